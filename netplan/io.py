@@ -1,0 +1,924 @@
+"""Read and validate input layers: sites (GPs, PoPs), roads, forest, highways.
+
+Every loader accepts a path (CSV, GeoJSON, Shapefile, zipped Shapefile, GeoPackage, GeoParquet,
+OpenStreetMap ``.osm.pbf``) or an already loaded (Geo)DataFrame, runs the checks of
+:mod:`netplan._validate` and returns a GeoDataFrame **in the source CRS** with normalised
+columns. Bad input raises a :class:`netplan._errors.InputError` subclass whose message names the
+file, the rows and the fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from netplan import _validate as V
+from netplan._errors import (
+    CoordinateError,
+    CRSError,
+    EmptyLayerError,
+    InputError,
+    MissingColumnError,
+)
+
+__all__ = [
+    "read_layer",
+    "load_sites",
+    "load_pops",
+    "load_roads",
+    "load_forest",
+    "load_highways",
+    "ID_COLUMNS",
+    "NAME_COLUMNS",
+    "LON_COLUMNS",
+    "LAT_COLUMNS",
+    "X_COLUMNS",
+    "Y_COLUMNS",
+    "ROAD_CLASS_COLUMNS",
+    "ROAD_NAME_COLUMNS",
+    "REF_COLUMNS",
+    "OSM_ROAD_CLASSES",
+    "OSM_HIGHWAY_CLASSES",
+]
+
+logger = logging.getLogger(__name__)
+
+PathOrFrame = str | Path | pd.DataFrame
+GeometryKind = Literal["point", "line", "polygon"]
+
+# Column names recognised automatically (lower case, in order of preference).
+ID_COLUMNS: tuple[str, ...] = (
+    "site_id",
+    "id",
+    "gp_id",
+    "pop_id",
+    "gp_code",
+    "lgd_code",
+    "gp_lgd_code",
+    "lgd",
+    "facility_i",
+    "facility_id",
+    "code",
+    "objectid",
+)
+NAME_COLUMNS: tuple[str, ...] = (
+    "name",
+    "gp_name",
+    "site_name",
+    "pop_name",
+    "hab_name",
+    "village",
+    "village_name",
+    "facility_n",
+    "loc_name",
+    "name11",
+)
+LON_COLUMNS: tuple[str, ...] = ("lon", "lng", "long", "longitude", "lon_dd", "x")
+LAT_COLUMNS: tuple[str, ...] = ("lat", "latitude", "lat_dd", "y")
+X_COLUMNS: tuple[str, ...] = ("x", "easting", "east", "utm_x", "x_coord", "point_x")
+Y_COLUMNS: tuple[str, ...] = ("y", "northing", "north", "utm_y", "y_coord", "point_y")
+ROAD_CLASS_COLUMNS: tuple[str, ...] = (
+    "road_class",
+    "highway",
+    "roadcatego",
+    "roadcategory",
+    "road_category",
+    "road_cat",
+    "fclass",
+    "class",
+    "road_type",
+    "roadtype",
+    "type",
+    "category",
+)
+ROAD_NAME_COLUMNS: tuple[str, ...] = ("name", "roadname", "road_name", "rd_name")
+REF_COLUMNS: tuple[str, ...] = ("ref", "road_ref", "nh_no", "nh_number", "route_no", "road_no")
+
+OSM_ROAD_CLASSES: tuple[str, ...] = (
+    "motorway",
+    "trunk",
+    "primary",
+    "secondary",
+    "tertiary",
+    "unclassified",
+    "residential",
+    "service",
+    "living_street",
+    "road",
+    "motorway_link",
+    "trunk_link",
+    "primary_link",
+    "secondary_link",
+    "tertiary_link",
+    "track",
+)
+"""OSM ``highway=*`` values read as drivable roads (and tracks) by :func:`load_roads`."""
+OSM_HIGHWAY_CLASSES: tuple[str, ...] = ("motorway", "trunk")
+"""OSM ``highway=*`` values read as national highways by :func:`load_highways`."""
+
+_CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+_PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
+_OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm")
+
+
+def _kind_of_path(path: Path) -> Literal["csv", "parquet", "osm", "ogr"]:
+    name = path.name.lower()
+    if name.endswith(_CSV_SUFFIXES):
+        return "csv"
+    if name.endswith(_PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(_OSM_SUFFIXES):
+        return "osm"
+    return "ogr"
+
+
+# --------------------------------------------------------------------------------------------
+# raw readers (no validation)
+# --------------------------------------------------------------------------------------------
+def _table_to_points(
+    df: pd.DataFrame,
+    *,
+    source: str,
+    what: str,
+    lon_col: str | None,
+    lat_col: str | None,
+    x_col: str | None,
+    y_col: str | None,
+    crs: Any,
+) -> tuple[gpd.GeoDataFrame, Any, str | None]:
+    """Build points from coordinate columns.
+
+    Returns the layer, the CRS to declare (None: keep) and the fix for swapped axes.
+    """
+    cols = list(df.columns)
+    xc = yc = None
+    named_xy = False
+    if x_col is not None or y_col is not None:
+        if x_col is None or y_col is None:
+            raise MissingColumnError(
+                f"{source}: pass both x_col= and y_col= (got x_col={x_col!r}, y_col={y_col!r})"
+            )
+        xc = V.find_column(cols, (), explicit=x_col, source=source, option="x_col", what="x")
+        yc = V.find_column(cols, (), explicit=y_col, source=source, option="y_col", what="y")
+        named_xy = True
+    elif lon_col is not None or lat_col is not None:
+        xc = V.find_column(
+            cols, LON_COLUMNS, explicit=lon_col, source=source, option="lon_col", what="longitude"
+        )
+        yc = V.find_column(
+            cols, LAT_COLUMNS, explicit=lat_col, source=source, option="lat_col", what="latitude"
+        )
+    else:
+        xc = V.find_column(cols, LON_COLUMNS, source=source, option="lon_col", what="longitude")
+        yc = V.find_column(cols, LAT_COLUMNS, source=source, option="lat_col", what="latitude")
+        if xc is None or yc is None:
+            xc2 = V.find_column(cols, X_COLUMNS, source=source, option="x_col", what="x")
+            yc2 = V.find_column(cols, Y_COLUMNS, source=source, option="y_col", what="y")
+            if xc2 is not None and yc2 is not None:
+                xc, yc, named_xy = xc2, yc2, True
+        elif xc.lower() == "x" and yc.lower() == "y":
+            named_xy = True
+    if xc is None or yc is None:
+        found = ", ".join(repr(c) for c in cols) or "none"
+        missing = " and ".join(w for w, c in (("longitude", xc), ("latitude", yc)) if c is None)
+        raise MissingColumnError(
+            f"{source} has no {missing} column for its {what} (columns found: {found}). Name "
+            "them lon/lat (or longitude/latitude), or pass lon_col= and lat_col=, or x_col= and "
+            "y_col= with crs='EPSG:...' for projected coordinates"
+        )
+    xs = pd.to_numeric(df[xc], errors="coerce")
+    ys = pd.to_numeric(df[yc], errors="coerce")
+    not_num = (xs.isna() & df[xc].notna()) | (ys.isna() & df[yc].notna())
+    if not_num.any():
+        first = df.index[not_num.to_numpy()][0]
+        raise CoordinateError(
+            f"{source}: {int(not_num.sum())} {what} have coordinates that are not numbers in "
+            f"columns {xc!r}/{yc!r} ({V.rows_text(df.index[not_num.to_numpy()])}; first: "
+            f"{df.at[first, xc]!r}, {df.at[first, yc]!r}); use plain decimal degrees "
+            "(or metres with crs=) and '.' as decimal point"
+        )
+    declare = crs
+    if named_xy and crs is None:
+        ok = xs.notna() & ys.notna()
+        if ok.any() and xs[ok].abs().max() <= 180 and ys[ok].abs().max() <= 90:
+            logger.info(
+                "%s: columns %r/%r hold values within lon/lat range; reading them as EPSG:4326",
+                source,
+                xc,
+                yc,
+            )
+            declare = "EPSG:4326"
+        else:
+            raise CRSError(
+                f"{source} has no CRS for its coordinates in columns {xc!r}/{yc!r}; pass "
+                "crs='EPSG:...' (e.g. crs='EPSG:32644' for UTM zone 44N metres)"
+            )
+    elif crs is None:
+        declare = "EPSG:4326"
+    geoms = shapely.points(xs.to_numpy(dtype=float), ys.to_numpy(dtype=float))
+    gdf = gpd.GeoDataFrame(df.copy(), geometry=gpd.GeoSeries(geoms, index=df.index), crs=None)
+    swap_hint = (
+        f"swap the columns (pass lon_col={yc!r}, lat_col={xc!r}) or fix the file"
+        if not named_xy
+        else f"swap the columns (pass x_col={yc!r}, y_col={xc!r}) or fix the file"
+    )
+    return gdf, declare, swap_hint
+
+
+def _read_csv(path: Path, *, source: str, encoding: str | None, str_columns: Sequence[str]):
+    text = V.decode_text(path, encoding=encoding)
+    return V.read_csv_text(text, source=source, str_columns=str_columns)
+
+
+def _read_ogr(
+    path: Path, *, source: str, layer: str | int | None, geometry: GeometryKind | None, **kw: Any
+) -> gpd.GeoDataFrame:
+    """Read a GDAL vector file; geometries GEOS cannot parse become None (reported later)."""
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        if path.exists() and path.is_file() and path.stat().st_size == 0:
+            raise EmptyLayerError(f"{source} is an empty file (0 bytes); fill it in") from exc
+        raise InputError(
+            f"{source} cannot be read as a vector file ({exc}); check the file and its format "
+            "(CSV, GeoJSON, Shapefile or .zip, GeoPackage, GeoParquet, .osm.pbf)"
+        ) from exc
+    if layer is None and len(layers) > 1:
+        wanted = {
+            "point": ("Point", "MultiPoint"),
+            "line": ("LineString", "MultiLineString"),
+            "polygon": ("Polygon", "MultiPolygon"),
+        }.get(geometry or "", ())
+        fits = [str(n) for n, t in layers if any(str(t).startswith(w) for w in wanted)]
+        if len(fits) == 1:
+            layer = fits[0]
+            logger.info("%s: reading layer %r (the only %s layer)", source, layer, geometry)
+        else:
+            listing = ", ".join(f"{n!r} ({t})" for n, t in layers)
+            raise InputError(
+                f"{source} holds {len(layers)} layers: {listing}; pass layer= to choose one"
+            )
+    elif len(layers) == 0:
+        raise EmptyLayerError(f"{source} holds no layers; check the file")
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore", **kw)
+    except pyogrio.errors.DataLayerError as exc:
+        raise InputError(f"{source}: cannot read layer {layer!r} ({exc}); check layer=") from exc
+    except Exception as exc:
+        raise InputError(f"{source} cannot be read ({exc}); check the file") from exc
+    return gdf
+
+
+def _read_parquet(path: Path, *, source: str) -> gpd.GeoDataFrame | pd.DataFrame:
+    try:
+        return gpd.read_parquet(path)
+    except ValueError:
+        # a plain Parquet table without geometry metadata: maybe lon/lat columns
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:
+            raise InputError(f"{source} cannot be read as Parquet ({exc})") from exc
+    except Exception as exc:
+        raise InputError(f"{source} cannot be read as (Geo)Parquet ({exc})") from exc
+
+
+_REF_RE = r'(?:^|,)"ref"=>"((?:[^"\\]|\\.)*)"'
+
+
+def _osm_tag(df: pd.DataFrame, key: str) -> pd.Series:
+    """An OSM tag as a column: the driver's own column, else parsed from ``other_tags``."""
+    if key in df.columns:
+        return df[key]
+    if "other_tags" not in df.columns:
+        return pd.Series(pd.NA, index=df.index, dtype=object)
+    pattern = r'(?:^|,)"' + re.escape(key) + r'"=>"((?:[^"\\]|\\.)*)"'
+    return df["other_tags"].astype("string").str.extract(pattern, expand=False)
+
+
+def _read_osm(path: Path, *, source: str, layer: str, where: str | None = None) -> gpd.GeoDataFrame:
+    """Read one layer of an OSM file (lines, multipolygons, points...).
+
+    GDAL's OSM driver builds multipolygons itself; in clipped extracts some rings are broken and
+    cannot be turned into shapely geometries. Those features get no geometry here and are
+    dropped (with a warning) by the validation that follows.
+    """
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except Exception as exc:
+        raise InputError(
+            f"{source} cannot be read as OpenStreetMap data (layer {layer!r}): {exc}"
+        ) from exc
+    if where is not None:
+        fields = {str(f) for f in info["fields"]}
+        needed = set(re.findall(r'"(\w+)"', re.sub(r"'[^']*'", "", where)))
+        if not needed <= fields:
+            logger.info("%s: OSM layer lacks %s; filtering after reading", source, needed - fields)
+            where = None
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer, where=where, on_invalid="ignore")
+    except Exception as exc:
+        raise InputError(f"{source}: cannot read OSM layer {layer!r} ({exc})") from exc
+    return gdf
+
+
+def _feature_ids(gdf: pd.DataFrame) -> pd.Series | None:
+    """OSM ids (``osm_id`` or, for areas from ways, ``osm_way_id``) to name features in messages."""
+    cols = [c for c in ("osm_id", "osm_way_id") if c in gdf.columns]
+    if not cols:
+        return None
+    ids = gdf[cols[0]].astype(object)
+    for c in cols[1:]:
+        ids = ids.where(ids.notna(), gdf[c].astype(object))
+    return ids.where(ids.notna(), "?")
+
+
+def _as_frame(
+    source: PathOrFrame,
+) -> tuple[pd.DataFrame, str]:
+    """A copy of a user-given (Geo)DataFrame with a RangeIndex (a named index becomes a column)."""
+    df = source.copy()
+    idx = df.index
+    if not (isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1):
+        if idx.name is not None or not pd.api.types.is_integer_dtype(idx.dtype):
+            name = idx.name if idx.name is not None else "index"
+            if name in df.columns:
+                df = df.reset_index(drop=True)
+            else:
+                df.index.name = name
+                df = df.reset_index()
+        else:
+            df = df.reset_index(drop=True)
+    return df, V.GIVEN
+
+
+def _read_any(
+    source: PathOrFrame,
+    *,
+    what: str,
+    layer: str | int | None,
+    geometry: GeometryKind | None,
+    crs: Any,
+    encoding: str | None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    x_col: str | None = None,
+    y_col: str | None = None,
+    str_columns: Sequence[str] = (),
+    osm_layer: str | None = None,
+    osm_where: str | None = None,
+) -> tuple[gpd.GeoDataFrame, str, Any, str | None]:
+    """Read any supported source into a GeoDataFrame with a RangeIndex (not yet validated).
+
+    Returns the layer, its label for messages, the CRS to declare and the swap hint.
+    """
+    swap_hint: str | None = None
+    if isinstance(source, pd.DataFrame):
+        df, label = _as_frame(source)
+    else:
+        path = Path(source)
+        label = V.source_label(path)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} does not exist; check the path (relative paths start at {Path.cwd()})"
+            )
+        kind = _kind_of_path(path)
+        if kind == "csv":
+            df = _read_csv(path, source=label, encoding=encoding, str_columns=str_columns)
+        elif kind == "parquet":
+            df = _read_parquet(path, source=label)
+        elif kind == "osm":
+            df = _read_osm(
+                path,
+                source=label,
+                layer=str(layer) if layer is not None else (osm_layer or "lines"),
+                where=osm_where if layer is None else None,
+            )
+        else:
+            kw = {"encoding": encoding} if encoding else {}
+            df = _read_ogr(path, source=label, layer=layer, geometry=geometry, **kw)
+        df = df.reset_index(drop=True)
+    if isinstance(df, gpd.GeoDataFrame) and df._geometry_column_name in df.columns:
+        return df, label, crs, swap_hint
+    # a plain table: points from coordinate columns
+    if len(df) == 0 and len(df.columns) == 0:
+        raise EmptyLayerError(f"{label} is empty: it has no header and no rows")
+    if geometry not in (None, "point"):
+        raise V.GeometryTypeError(
+            f"{label} is a table without geometry, which can only give points, but {what} "
+            f"need {'lines' if geometry == 'line' else 'polygons'}; pass a vector file "
+            "(GeoJSON, Shapefile, GeoPackage, GeoParquet)"
+        )
+    gdf, declare, swap_hint = _table_to_points(
+        df,
+        source=label,
+        what=what,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        x_col=x_col,
+        y_col=y_col,
+        crs=crs,
+    )
+    return gdf, label, declare, swap_hint
+
+
+def read_layer(
+    path: PathOrFrame,
+    *,
+    layer: str | int | None = None,
+    geometry: GeometryKind | None = None,
+    what: str = "features",
+    crs: Any = None,
+    encoding: str | None = None,
+    missing: Literal["raise", "drop"] = "drop",
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    x_col: str | None = None,
+    y_col: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read and validate one layer of any supported format.
+
+    Parameters
+    ----------
+    path
+        CSV (points from lon/lat or x/y columns), GeoJSON, Shapefile (also ``.zip``),
+        GeoPackage, GeoParquet, ``.osm.pbf`` (GDAL OSM driver; layer "lines" by default), or a
+        (Geo)DataFrame.
+    layer
+        Layer name or index for multi-layer sources (GeoPackage, zip with several shapefiles,
+        OSM: "points", "lines", "multipolygons", ...).
+    geometry
+        Expected geometry kind; None accepts any.
+    what
+        What the features are, for messages ("roads", "GPs", ...).
+    crs
+        CRS of the data when the file declares none (or to override a wrong one).
+    encoding
+        Text encoding of a CSV (default UTF-8) or of a Shapefile's attributes.
+    missing
+        Features without geometry: ``"raise"`` an error naming them, or ``"drop"`` them with a
+        warning.
+    lon_col, lat_col, x_col, y_col
+        Coordinate columns of a table (auto-detected by default).
+
+    Returns
+    -------
+    GeoDataFrame
+        The validated layer in its source CRS, index 0..n-1 in file order (rows dropped by
+        validation leave gaps). ``attrs["netplan_source"]`` holds the file name.
+    """
+    gdf, label, declare, swap_hint = _read_any(
+        path,
+        what=what,
+        layer=layer,
+        geometry=geometry,
+        crs=crs,
+        encoding=encoding,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        x_col=x_col,
+        y_col=y_col,
+        osm_layer="multipolygons" if geometry == "polygon" else "lines",
+    )
+    return V.validate_layer(
+        gdf,
+        source=label,
+        what=what,
+        geometry=geometry,
+        crs=declare,
+        missing=missing,
+        swap_hint=swap_hint,
+        ids=_feature_ids(gdf),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# sites
+# --------------------------------------------------------------------------------------------
+def load_sites(
+    path: PathOrFrame,
+    *,
+    id_col: str | None = None,
+    name_col: str | None = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    x_col: str | None = None,
+    y_col: str | None = None,
+    crs: Any = None,
+    layer: str | int | None = None,
+    role: str = "GP",
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Load point sites (GPs, PoPs) with unique string ids.
+
+    Parameters
+    ----------
+    path
+        CSV, any vector format, or a (Geo)DataFrame.
+    id_col
+        Id column; auto-detected (case-insensitive) from :data:`ID_COLUMNS` (``site_id``,
+        ``id``, ``gp_id``/``pop_id``, ``lgd_code``, ``facility_i``, ``code``...). Without one the
+        1-based row number is the id.
+    name_col
+        Name column; auto-detected from :data:`NAME_COLUMNS`.
+    lon_col, lat_col
+        Longitude/latitude columns of a table (auto-detected; EPSG:4326 unless ``crs``).
+    x_col, y_col
+        Projected coordinate columns of a table; need ``crs``.
+    crs
+        CRS of the coordinates when the source declares none (or to override a wrong one).
+    layer
+        Layer of a multi-layer source.
+    role
+        "GP" or "PoP" (or any label): used in messages and to prefer ``gp_id`` or ``pop_id``.
+    encoding
+        Text encoding of a CSV (default UTF-8; e.g. "latin-1", "cp1252").
+
+    Returns
+    -------
+    GeoDataFrame
+        Points in the source CRS, index ``site_id`` (str, unique), column ``name`` (str, ""
+        when unknown) and every original attribute.
+
+    Raises
+    ------
+    InputError
+        A subclass naming the file, rows and fix: missing columns, no CRS, wrong geometry,
+        missing or out-of-range coordinates, swapped lon/lat, duplicate ids, bad encoding.
+    """
+    what = f"{role}s"
+    role_l = role.lower()
+    id_candidates = tuple(
+        sorted(ID_COLUMNS, key=lambda c: 0 if c == "site_id" else 1 if c == f"{role_l}_id" else 2)
+    )
+    str_cols = list(id_candidates) + ([id_col] if id_col else [])
+    gdf, label, declare, swap_hint = _read_any(
+        path,
+        what=what,
+        layer=layer,
+        geometry="point",
+        crs=crs,
+        encoding=encoding,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        x_col=x_col,
+        y_col=y_col,
+        str_columns=str_cols,
+    )
+    V.check_not_empty(gdf, source=label, what=what)
+    icol = V.find_column(
+        gdf.columns, id_candidates, explicit=id_col, source=label, option="id_col", what="id"
+    )
+    if icol is not None:
+        ids = V.ids_to_str(gdf[icol])
+    else:
+        ids = pd.Series([str(i + 1) for i in range(len(gdf))], index=gdf.index, dtype=object)
+        logger.info("%s: no id column found; using row numbers 1..%d as ids", label, len(gdf))
+    # ids first: a duplicate or missing id is reported before geometry problems
+    V.check_unique_ids(ids, source=label, what=what, column=icol)
+    gdf = V.validate_layer(
+        gdf,
+        source=label,
+        what=what,
+        geometry="point",
+        crs=declare,
+        missing="raise",
+        ids=ids,
+        swap_hint=swap_hint,
+    )
+    ncol = V.find_column(
+        gdf.columns, NAME_COLUMNS, explicit=name_col, source=label, option="name_col", what="name"
+    )
+    names = V.text_column(gdf[ncol] if ncol is not None else None, gdf.index)
+    gdf = gdf.copy()
+    gdf["name"] = names
+    gdf.index = pd.Index(ids.loc[gdf.index].astype(str).to_numpy(), name="site_id", dtype=str)
+    if "site_id" in gdf.columns:
+        gdf = gdf.drop(columns="site_id")
+    V.tag(gdf, label, what)
+    if swap_hint:
+        gdf.attrs["netplan_swap_hint"] = swap_hint
+    logger.info(
+        "%s: loaded %d %s (id column %r, name column %r)", label, len(gdf), what, icol, ncol
+    )
+    return gdf
+
+
+def load_pops(
+    path: PathOrFrame,
+    *,
+    id_col: str | None = None,
+    name_col: str | None = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    x_col: str | None = None,
+    y_col: str | None = None,
+    crs: Any = None,
+    layer: str | int | None = None,
+    role: str = "PoP",
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Load points of presence; :func:`load_sites` with ``role="PoP"``."""
+    return load_sites(
+        path,
+        id_col=id_col,
+        name_col=name_col,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        x_col=x_col,
+        y_col=y_col,
+        crs=crs,
+        layer=layer,
+        role=role,
+        encoding=encoding,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# lines and areas
+# --------------------------------------------------------------------------------------------
+def _normalise_lines(
+    gdf: gpd.GeoDataFrame,
+    *,
+    label: str,
+    what: str,
+    class_col: str | None,
+    name_col: str | None,
+    ref_col: str | None,
+) -> gpd.GeoDataFrame:
+    cols = list(gdf.columns)
+    ccol = V.find_column(
+        cols, ROAD_CLASS_COLUMNS, explicit=class_col, source=label, option="class_col",
+        what="road class",
+    )  # fmt: skip
+    ncol = V.find_column(
+        cols, ROAD_NAME_COLUMNS, explicit=name_col, source=label, option="name_col", what="name"
+    )
+    rcol = V.find_column(
+        cols, REF_COLUMNS, explicit=ref_col, source=label, option="ref_col", what="road number"
+    )
+    new = {
+        "road_class": V.text_column(gdf[ccol] if ccol else None, gdf.index),
+        "name": V.text_column(gdf[ncol] if ncol else None, gdf.index),
+        "ref": V.text_column(gdf[rcol] if rcol else None, gdf.index),
+    }
+    gdf = gdf.copy()
+    for key, values in new.items():
+        gdf[key] = values
+    logger.info(
+        "%s: %d %s; class from %r, name from %r, ref from %r", label, len(gdf), what, ccol, ncol,
+        rcol,
+    )  # fmt: skip
+    return gdf
+
+
+def _explode_lines(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    attrs = dict(gdf.attrs)
+    out = gdf.explode(index_parts=False, ignore_index=True)
+    out.attrs.update(attrs)
+    return out
+
+
+def _osm_lines(
+    path: Path, *, label: str, classes: Sequence[str], ref_prefix: str | None, what: str
+) -> gpd.GeoDataFrame:
+    quoted = ", ".join(f"'{c}'" for c in classes)
+    where = f'"highway" IN ({quoted})'
+    if ref_prefix:
+        where += f' OR other_tags LIKE \'%"ref"=>"{ref_prefix}%\''
+    gdf = _read_osm(path, source=label, layer="lines", where=where)
+    gdf = gdf.reset_index(drop=True)
+    hw = _osm_tag(gdf, "highway").astype("string").fillna("")
+    ref = _osm_tag(gdf, "ref").astype("string").fillna("").str.strip()
+    keep = hw.isin(list(classes))
+    if ref_prefix:
+        keep |= (
+            ref.str.upper()
+            .str.replace(r"[\s\-]", "", regex=True)
+            .str.startswith(ref_prefix.upper())
+        )
+    gdf = gdf.loc[keep.to_numpy()].copy()
+    gdf["highway"] = hw[keep.to_numpy()].to_numpy()
+    gdf["ref"] = ref[keep.to_numpy()].to_numpy()
+    if len(gdf) == 0:
+        raise EmptyLayerError(
+            f"{label} holds no OSM ways with highway={'|'.join(classes)}"
+            f"{' or ref=' + ref_prefix + '*' if ref_prefix else ''}, so it gives no {what}; "
+            "check that the extract covers the area"
+        )
+    return gdf.reset_index(drop=True)
+
+
+def load_roads(
+    path: PathOrFrame,
+    *,
+    layer: str | int | None = None,
+    class_col: str | None = None,
+    name_col: str | None = None,
+    ref_col: str | None = None,
+    crs: Any = None,
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Load road centre-lines.
+
+    Parameters
+    ----------
+    path
+        Any supported vector format or a GeoDataFrame. For ``.osm.pbf``: the ways of the
+        "lines" layer whose ``highway`` is one of :data:`OSM_ROAD_CLASSES` (drivable roads and
+        tracks).
+    layer
+        Layer of a multi-layer source.
+    class_col, name_col, ref_col
+        Columns of the road class, name and number; auto-detected (case-insensitive) from
+        :data:`ROAD_CLASS_COLUMNS` (``road_class``, ``highway``, ``RoadCatego``, ``fclass``,
+        ...), :data:`ROAD_NAME_COLUMNS` and :data:`REF_COLUMNS`.
+    crs
+        CRS when the source declares none (or to override a wrong one).
+    encoding
+        Encoding of the attribute table.
+
+    Returns
+    -------
+    GeoDataFrame
+        LineStrings (MultiLineStrings exploded) in the source CRS, index 0..n-1, columns
+        ``road_class``, ``name``, ``ref`` (str, "" where missing) and the original attributes.
+        Features without geometry are dropped and invalid ones repaired, with a warning.
+    """
+    what = "roads"
+    if not isinstance(path, pd.DataFrame) and _kind_of_path(Path(path)) == "osm" and layer is None:
+        p = Path(path)
+        label = V.source_label(p)
+        if not p.exists():
+            raise FileNotFoundError(f"{p} does not exist; check the path")
+        gdf = _osm_lines(p, label=label, classes=OSM_ROAD_CLASSES, ref_prefix=None, what=what)
+        declare: Any = crs
+        class_col = class_col or "highway"
+    else:
+        gdf, label, declare, _ = _read_any(
+            path, what=what, layer=layer, geometry="line", crs=crs, encoding=encoding
+        )
+    gdf = V.validate_layer(
+        gdf,
+        source=label,
+        what=what,
+        geometry="line",
+        crs=declare,
+        missing="drop",
+        ids=_feature_ids(gdf),
+    )
+    gdf = _normalise_lines(
+        gdf, label=label, what=what, class_col=class_col, name_col=name_col, ref_col=ref_col
+    )
+    gdf = _explode_lines(gdf)
+    V.tag(gdf, label, what)
+    return gdf
+
+
+def load_highways(
+    path: PathOrFrame,
+    *,
+    layer: str | int | None = None,
+    ref_col: str | None = None,
+    class_col: str | None = None,
+    name_col: str | None = None,
+    classes: Sequence[str] | None = None,
+    crs: Any = None,
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Load national-highway centre-lines (lines whose crossing or use needs NHAI permission).
+
+    Parameters
+    ----------
+    path
+        Any supported vector format or a GeoDataFrame. For ``.osm.pbf``: ways with
+        ``highway=motorway|trunk`` or a ``ref`` starting with "NH".
+    layer
+        Layer of a multi-layer source.
+    ref_col, class_col, name_col
+        As in :func:`load_roads`.
+    classes
+        Keep only lines whose road class is one of these (e.g. ``("NH",)`` to take the national
+        highways out of a full road layer such as PMGSY DRRP).
+    crs, encoding
+        As in :func:`load_roads`.
+
+    Returns
+    -------
+    GeoDataFrame
+        LineStrings in the source CRS with columns ``ref``, ``road_class``, ``name`` (str).
+    """
+    what = "highways"
+    if not isinstance(path, pd.DataFrame) and _kind_of_path(Path(path)) == "osm" and layer is None:
+        p = Path(path)
+        label = V.source_label(p)
+        if not p.exists():
+            raise FileNotFoundError(f"{p} does not exist; check the path")
+        gdf = _osm_lines(p, label=label, classes=OSM_HIGHWAY_CLASSES, ref_prefix="NH", what=what)
+        declare: Any = crs
+        class_col = class_col or "highway"
+    else:
+        gdf, label, declare, _ = _read_any(
+            path, what=what, layer=layer, geometry="line", crs=crs, encoding=encoding
+        )
+    gdf = V.validate_layer(
+        gdf,
+        source=label,
+        what=what,
+        geometry="line",
+        crs=declare,
+        missing="drop",
+        ids=_feature_ids(gdf),
+    )
+    gdf = _normalise_lines(
+        gdf, label=label, what=what, class_col=class_col, name_col=name_col, ref_col=ref_col
+    )
+    if classes is not None:
+        wanted = {str(c).strip() for c in classes}
+        keep = gdf["road_class"].isin(wanted)
+        if not keep.any():
+            found = sorted(gdf["road_class"].unique())[:20]
+            raise EmptyLayerError(
+                f"{label}: no line has road class in {sorted(wanted)} (classes found: {found}); "
+                "pass classes= with the highway class(es) or class_col= naming the class column"
+            )
+        gdf = gdf.loc[keep.to_numpy()]
+    gdf = _explode_lines(gdf)
+    V.tag(gdf, label, what)
+    return gdf
+
+
+def load_forest(
+    path: PathOrFrame,
+    *,
+    layer: str | int | None = None,
+    crs: Any = None,
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Load forest areas (routes inside them need Forest Department permission).
+
+    Parameters
+    ----------
+    path
+        Any supported vector format or a GeoDataFrame. For ``.osm.pbf``: ``landuse=forest`` or
+        ``natural=wood`` areas of the "multipolygons" layer; features GDAL cannot assemble
+        (broken rings in clipped extracts) are skipped with a warning.
+    layer
+        Layer of a multi-layer source.
+    crs
+        CRS when the source declares none (or to override a wrong one).
+    encoding
+        Encoding of the attribute table.
+
+    Returns
+    -------
+    GeoDataFrame
+        Polygons and MultiPolygons in the source CRS, index 0..n-1, with the original
+        attributes. Invalid polygons are repaired (warning with a count).
+    """
+    what = "forest"
+    if not isinstance(path, pd.DataFrame) and _kind_of_path(Path(path)) == "osm" and layer is None:
+        p = Path(path)
+        label = V.source_label(p)
+        if not p.exists():
+            raise FileNotFoundError(f"{p} does not exist; check the path")
+        gdf = _read_osm(
+            p,
+            source=label,
+            layer="multipolygons",
+            where="\"landuse\" = 'forest' OR \"natural\" = 'wood'",
+        ).reset_index(drop=True)
+        keep = (_osm_tag(gdf, "landuse") == "forest").fillna(False) | (
+            _osm_tag(gdf, "natural") == "wood"
+        ).fillna(False)
+        gdf = gdf.loc[keep.to_numpy()].reset_index(drop=True)
+        if len(gdf) == 0:
+            raise EmptyLayerError(
+                f"{label} holds no OSM areas with landuse=forest or natural=wood; "
+                "check that the extract covers the area"
+            )
+        declare: Any = crs
+    else:
+        gdf, label, declare, _ = _read_any(
+            path, what=what, layer=layer, geometry="polygon", crs=crs, encoding=encoding
+        )
+    gdf = V.validate_layer(
+        gdf,
+        source=label,
+        what=what,
+        geometry="polygon",
+        crs=declare,
+        missing="drop",
+        ids=_feature_ids(gdf),
+    )
+    attrs = dict(gdf.attrs)
+    gdf = gdf.reset_index(drop=True)
+    gdf.attrs.update(attrs)
+    return gdf
