@@ -1,0 +1,143 @@
+"""Benchmark netplan's Steiner trees against the optima of PACE 2018 Track 1 (odd instances).
+
+For each instance: gap to the optimum and time of
+
+* ``netplan arrays``: :func:`netplan.steiner.steiner_tree_arrays` on the edge arrays (what the
+  planner calls),
+* ``netplan nx``: :func:`netplan.steiner.steiner_tree` on the networkx graph (includes converting
+  the graph to arrays and back),
+* networkx's ``steiner_tree`` with ``method="mehlhorn"`` and ``method="kou"`` on the same graph,
+
+then a summary line per method: mean gap, max gap, number solved to optimality, total time, and
+the time ratio to networkx's Mehlhorn. Kou is skipped on graphs with more than
+``--kou-max-edges`` edges (it is slow there); the summary then says on how many instances each
+method ran, and the ratios compare like with like.
+
+Usage::
+
+    python benchmarks/steiner_pace.py [--limit N] [--instances instance001 instance003 ...]
+        [--skip-networkx] [--time-budget SECONDS] [--kou-max-edges M] [--data DIR]
+
+The data directory defaults to ``$NETPLAN_SHARED_DATA/steiner/pace2018`` or
+``<repo>/../shared/data/steiner/pace2018``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from netplan._pace import read_optima, read_pace  # noqa: E402
+from netplan.steiner import steiner_tree, steiner_tree_arrays  # noqa: E402
+
+
+def _default_data() -> Path:
+    env = os.environ.get("NETPLAN_SHARED_DATA")
+    base = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    return base / "steiner" / "pace2018"
+
+
+def _summary(label: str, gaps: list[float], times: list[float], ref_time: float | None) -> str:
+    if not gaps:
+        return f"{label:<16} not run"
+    g = np.array(gaps)
+    total = float(np.sum(times))
+    ratio = f"  time/mehlhorn {total / ref_time:5.2f}" if ref_time else ""
+    return (
+        f"{label:<16} n={len(g):3d}  mean gap {g.mean():6.3f} %  max gap {g.max():6.2f} %  "
+        f"optimal {int((g <= 1e-9).sum()):3d}/{len(g)}  total {total:7.2f} s{ratio}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=_default_data(), help="pace2018 directory")
+    ap.add_argument("--limit", type=int, default=None, help="first N instances only")
+    ap.add_argument("--instances", nargs="*", default=None, help="instance names, e.g. instance001")
+    ap.add_argument("--skip-networkx", action="store_true", help="do not run networkx")
+    ap.add_argument("--time-budget", type=float, default=None, help="netplan budget per instance")
+    ap.add_argument("--kou-max-edges", type=int, default=20000, help="skip kou above this size")
+    args = ap.parse_args(argv)
+
+    optima = read_optima(args.data / "track1.csv")
+    files = sorted((args.data / "Track1").glob("*.gr.gz"))
+    if args.instances:
+        wanted = {name.split(".")[0] for name in args.instances}
+        files = [f for f in files if f.name.split(".")[0] in wanted]
+    if args.limit is not None:
+        files = files[: args.limit]
+    if not files:
+        print(f"no instances found under {args.data / 'Track1'}", file=sys.stderr)
+        return 1
+
+    from networkx.algorithms.approximation import steiner_tree as nx_steiner
+
+    methods = ["netplan arrays", "netplan nx"]
+    if not args.skip_networkx:
+        methods += ["nx mehlhorn", "nx kou"]
+    gaps: dict[str, list[float]] = {m: [] for m in methods}
+    times: dict[str, list[float]] = {m: [] for m in methods}
+    ran: dict[str, list[str]] = {m: [] for m in methods}
+    header = f"{'instance':<15}{'nodes':>7}{'edges':>8}{'terms':>6}{'optimum':>11}"
+    for m in methods:
+        header += f" | {m:>14} gap%  time s"
+    print(header)
+    for f in files:
+        inst = read_pace(f)
+        opt = optima[inst.name]
+        graph = inst.to_networkx()
+        row = (
+            f"{inst.name:<15}{inst.n_nodes:>7}{len(inst.u):>8}"
+            f"{len(np.unique(inst.terminals)):>6}{opt:>11.0f}"
+        )
+        terms = inst.terminals.tolist()
+        for m in methods:
+            if m == "nx kou" and graph.number_of_edges() > args.kou_max_edges:
+                row += f" | {'skipped':>14} {'':>4} {'':>7}"
+                continue
+            t0 = time.perf_counter()
+            if m == "netplan arrays":
+                e = steiner_tree_arrays(
+                    inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals,
+                    time_budget=args.time_budget,
+                )  # fmt: skip
+                cost = float(inst.w[e].sum())
+            elif m == "netplan nx":
+                tree = steiner_tree(graph, terms, weight="weight", time_budget=args.time_budget)
+                cost = float(tree.size(weight="weight"))
+            else:
+                tree = nx_steiner(graph, terms, weight="weight", method=m.split()[1])
+                cost = float(tree.size(weight="weight"))
+            dt = time.perf_counter() - t0
+            gap = (cost / opt - 1.0) * 100.0 if opt else 0.0
+            gaps[m].append(gap)
+            times[m].append(dt)
+            ran[m].append(inst.name)
+            row += f" | {cost:>14.0f} {gap:>5.2f} {dt:>7.3f}"
+        print(row, flush=True)
+
+    print()
+    ref = float(np.sum(times["nx mehlhorn"])) if "nx mehlhorn" in times else None
+    for m in methods:
+        r = ref
+        if m == "nx kou" and ref is not None and len(ran[m]) != len(ran["nx mehlhorn"]):
+            keep = [i for i, n in enumerate(ran["nx mehlhorn"]) if n in set(ran[m])]
+            r = float(np.sum(np.array(times["nx mehlhorn"])[keep])) if keep else None
+        print(_summary(m, gaps[m], times[m], r))
+    if "nx kou" in ran and len(ran["nx kou"]) < len(files):
+        print(
+            f"(nx kou skipped on {len(files) - len(ran['nx kou'])} instance(s) with more than "
+            f"{args.kou_max_edges} edges; its ratio compares with Mehlhorn on the same instances)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""Tests of netplan.steiner: optimal on hand-made graphs, valid trees, errors, PACE optima."""
+
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from netplan._errors import DisconnectedTerminalsError, InputError, NetplanError
+from netplan._pace import read_optima, read_pace
+from netplan.steiner import _construct, steiner_tree, steiner_tree_arrays
+
+# ---------------------------------------------------------------- helpers
+
+
+def _check_tree(n, u, v, w, terminals, edges):
+    """Assert ``edges`` (indices) form a tree spanning ``terminals``; return its weight."""
+    edges = np.asarray(edges)
+    assert len(np.unique(edges)) == len(edges)
+    assert np.all((edges >= 0) & (edges < len(u)))
+    g = nx.Graph()
+    g.add_nodes_from(int(t) for t in terminals)
+    g.add_edges_from(zip(np.asarray(u)[edges].tolist(), np.asarray(v)[edges].tolist(), strict=True))
+    assert nx.is_tree(g)
+    assert set(int(t) for t in terminals) <= set(g.nodes)
+    # no non-terminal leaf (the tree is pruned)
+    leaves = [x for x in g.nodes if g.degree(x) == 1]
+    assert set(leaves) <= set(int(t) for t in terminals)
+    return float(np.asarray(w)[edges].sum())
+
+
+def _brute_force(n, u, v, w, terminals):
+    """Exact optimum: best pruned MST over terminals plus every subset of Steiner nodes."""
+    terms = set(int(t) for t in terminals)
+    others = [x for x in range(n) if x not in terms]
+    g = nx.Graph()
+    for a, b, c in sorted(
+        zip(u.tolist(), v.tolist(), w.tolist(), strict=True), key=lambda r: -r[2]
+    ):
+        g.add_edge(a, b, weight=c)
+    best = np.inf
+    for r in range(len(others) + 1):
+        for extra in itertools.combinations(others, r):
+            sub = g.subgraph(terms | set(extra))
+            if len(sub) != len(terms) + r or not nx.is_connected(sub):
+                continue
+            best = min(best, nx.minimum_spanning_tree(sub).size(weight="weight"))
+    return best
+
+
+def _random_graph(seed, n, p):
+    rng = np.random.default_rng(seed)
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n) if rng.random() < p]
+    pairs += [(i, i + 1) for i in range(n - 1)]  # keep it connected
+    arr = np.array(pairs, dtype=np.int64)
+    w = rng.integers(1, 10, len(arr)).astype(float)
+    terms = rng.choice(n, size=max(2, n // 3), replace=False)
+    return n, arr[:, 0], arr[:, 1], w, terms
+
+
+# ---------------------------------------------------------------- provable optima
+
+
+def test_star_needs_steiner_vertex():
+    # terminals 0, 1, 2 on a triangle of 1.9; centre 3 (non-terminal) joined to each by 1
+    u = np.array([0, 1, 2, 3, 3, 3])
+    v = np.array([1, 2, 0, 0, 1, 2])
+    w = np.array([1.9, 1.9, 1.9, 1.0, 1.0, 1.0])
+    e = steiner_tree_arrays(4, u, v, w, [0, 1, 2])
+    assert sorted(e.tolist()) == [3, 4, 5]
+    assert _check_tree(4, u, v, w, [0, 1, 2], e) == pytest.approx(3.0)
+
+
+def test_triangle_without_useful_centre():
+    # same star but spokes of 1.5: the centre would cost 4.5 > 3.8
+    u = np.array([0, 1, 2, 3, 3, 3])
+    v = np.array([1, 2, 0, 0, 1, 2])
+    w = np.array([1.9, 1.9, 1.9, 1.5, 1.5, 1.5])
+    e = steiner_tree_arrays(4, u, v, w, [0, 1, 2])
+    assert _check_tree(4, u, v, w, [0, 1, 2], e) == pytest.approx(3.8)
+    assert set(e.tolist()) <= {0, 1, 2}
+
+
+def test_grid_corners():
+    # 3x3 unit grid, the four corners: the rectilinear optimum is 3 * 2 = 6
+    g = nx.grid_2d_graph(3, 3)
+    nx.set_edge_attributes(g, 1.0, "length")
+    tree = steiner_tree(g, [(0, 0), (0, 2), (2, 0), (2, 2)])
+    assert nx.is_tree(tree)
+    assert tree.size(weight="length") == pytest.approx(6.0)
+    assert all(g.has_edge(a, b) for a, b in tree.edges)
+
+
+def test_two_terminals_is_shortest_path():
+    g = nx.cycle_graph(6)
+    nx.set_edge_attributes(g, {e: 1.0 for e in g.edges}, "length")
+    g.edges[0, 5]["length"] = 10.0
+    tree = steiner_tree(g, [0, 4])
+    assert sorted(tree.nodes) == [0, 1, 2, 3, 4]
+    assert tree.size(weight="length") == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_small_graphs_optimal(seed):
+    n, u, v, w, terms = _random_graph(seed, 11, 0.3)
+    e = steiner_tree_arrays(n, u, v, w, terms)
+    cost = _check_tree(n, u, v, w, terms, e)
+    assert cost == pytest.approx(_brute_force(n, u, v, w, terms))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_never_heavier_than_construction(seed):
+    n, u, v, w, terms = _random_graph(100 + seed, 60, 0.08)
+    built = _check_tree(n, u, v, w, terms, _construct(n, u, v, w, terms))
+    final = _check_tree(n, u, v, w, terms, steiner_tree_arrays(n, u, v, w, terms))
+    assert final <= built + 1e-9
+
+
+# ---------------------------------------------------------------- input handling
+
+
+def test_parallel_edges_and_loops_use_lightest():
+    u = np.array([0, 0, 1, 1, 2])
+    v = np.array([1, 1, 1, 2, 1])
+    w = np.array([5.0, 2.0, 0.5, 3.0, 1.0])
+    e = steiner_tree_arrays(3, u, v, w, [0, 2])
+    assert sorted(e.tolist()) == [1, 4]
+
+
+def test_zero_weight_edges():
+    u = np.array([0, 1, 2, 0])
+    v = np.array([1, 2, 3, 3])
+    w = np.array([0.0, 0.0, 0.0, 1.0])
+    e = steiner_tree_arrays(4, u, v, w, [0, 3])
+    assert sorted(e.tolist()) == [0, 1, 2]
+
+
+def test_duplicate_single_and_empty_terminals():
+    g = nx.path_graph(4)
+    nx.set_edge_attributes(g, 2.0, "length")
+    g.nodes[1]["name"] = "one"
+    t = steiner_tree(g, [0, 3, 0, 3, 3])
+    assert sorted(t.edges) == [(0, 1), (1, 2), (2, 3)]
+    assert t.nodes[1]["name"] == "one"
+    single = steiner_tree(g, [2, 2])
+    assert list(single.nodes) == [2] and single.number_of_edges() == 0
+    empty = steiner_tree(g, [])
+    assert empty.number_of_nodes() == 0
+    assert steiner_tree_arrays(4, [0, 1, 2], [1, 2, 3], [1.0, 1.0, 1.0], [3, 3]).size == 0
+
+
+def test_disconnected_terminals_are_listed():
+    g = nx.Graph()
+    g.add_edge("a", "b", length=1.0)
+    g.add_edge("b", "c", length=1.0)
+    g.add_edge("x", "y", length=1.0)
+    g.add_node("z")
+    with pytest.raises(DisconnectedTerminalsError) as info:
+        steiner_tree(g, ["a", "c", "y", "z"])
+    msg = str(info.value)
+    assert "'y'" in msg and "'z'" in msg and "'a'" in msg
+    assert info.value.terminals == ["y", "z"]
+    assert isinstance(info.value, NetplanError)
+    with pytest.raises(DisconnectedTerminalsError, match=r"\[?4"):
+        steiner_tree_arrays(5, [0, 1], [1, 2], [1.0, 1.0], [0, 2, 4])
+
+
+def test_unknown_terminals_and_bad_input():
+    g = nx.path_graph(3)
+    with pytest.raises(InputError, match="'q'"):
+        steiner_tree(g, [0, "q"])
+    with pytest.raises(ValueError, match="7"):
+        steiner_tree_arrays(3, [0, 1], [1, 2], [1.0, 1.0], [0, 7])
+    with pytest.raises(InputError, match="negative"):
+        steiner_tree_arrays(3, [0, 1], [1, 2], [1.0, -1.0], [0, 2])
+    with pytest.raises(InputError, match="outside"):
+        steiner_tree_arrays(3, [0, 1], [1, 5], [1.0, 1.0], [0, 2])
+    with pytest.raises(InputError, match="directed"):
+        steiner_tree(nx.DiGraph([(0, 1)]), [0, 1])
+
+
+def test_networkx_attributes_weight_none_and_multigraph():
+    g = nx.Graph()
+    g.add_edge(0, 1, length=1.0, road="A")
+    g.add_edge(1, 2, length=1.0, road="B")
+    g.add_edge(0, 2, length=5.0, road="C")
+    t = steiner_tree(g, [0, 2])
+    assert {d["road"] for _a, _b, d in t.edges(data=True)} == {"A", "B"}
+    t_unit = steiner_tree(g, [0, 2], weight=None)
+    assert list(t_unit.edges(data="road")) in ([(0, 2, "C")], [(2, 0, "C")])
+    mg = nx.MultiGraph()
+    mg.add_edge("p", "q", key="slow", length=4.0)
+    mg.add_edge("p", "q", key="fast", length=1.0)
+    mt = steiner_tree(mg, ["p", "q"])
+    assert isinstance(mt, nx.MultiGraph)
+    assert list(mt.edges(keys=True)) == [("p", "q", "fast")]
+
+
+def test_deterministic_and_time_budget():
+    n, u, v, w, terms = _random_graph(7, 200, 0.03)
+    first = steiner_tree_arrays(n, u, v, w, terms)
+    for _ in range(2):
+        assert np.array_equal(steiner_tree_arrays(n, u, v, w, terms), first)
+    quick = steiner_tree_arrays(n, u, v, w, terms, time_budget=0.0)
+    _check_tree(n, u, v, w, terms, quick)
+
+
+# ---------------------------------------------------------------- PACE 2018 instances
+
+_FAST_PACE = ["instance001", "instance009", "instance011", "instance027", "instance069"]
+
+
+@pytest.fixture(scope="module")
+def pace_dir(shared_data):
+    path = shared_data / "steiner" / "pace2018"
+    if not path.is_dir():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.mark.parametrize("name", _FAST_PACE)
+def test_pace_instances_near_optimum(pace_dir, name):
+    inst = read_pace(pace_dir / "Track1" / f"{name}.gr.gz")
+    opt = read_optima(pace_dir / "track1.csv")[inst.name]
+    e = steiner_tree_arrays(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals)
+    cost = _check_tree(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals, e)
+    assert opt - 1e-9 <= cost <= opt * 1.01
+    built = float(inst.w[_construct(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals)].sum())
+    assert cost <= built + 1e-9
+
+
+def test_pace_reader_and_networkx_wrapper_agree(pace_dir):
+    inst = read_pace(pace_dir / "Track1" / "instance007.gr.gz")
+    assert (inst.n_nodes, len(inst.u), len(inst.terminals)) == (157, 266, 6)
+    assert inst.u.min() >= 0 and inst.v.max() < inst.n_nodes
+    g = inst.to_networkx()
+    tree = steiner_tree(g, inst.terminals.tolist(), weight="weight")
+    e = steiner_tree_arrays(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals)
+    assert tree.size(weight="weight") == pytest.approx(float(inst.w[e].sum()))
