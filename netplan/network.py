@@ -29,7 +29,8 @@
    through an empty fragment is used when it is shorter. GPs left in a component without a PoP
    are unroutable. Bridges are not noded with roads they might cross.
 
-Finally nodes are numbered by their (x, y) order, parallel edges keep the shortest, zero-length
+Finally nodes are numbered by their (x, y) order, duplicate edges are dropped (the graph keeps the
+shortest of parallel edges; ``edges`` and ``arrays()`` keep them all), zero-length
 edges and self-loops are dropped, and edges are numbered by their (u, v) node pair.
 """
 
@@ -124,7 +125,11 @@ class RoadNetwork:
 
     @cached_property
     def graph(self) -> nx.Graph:
-        """The network as a :class:`networkx.Graph` (built on first use, then cached)."""
+        """The network as a :class:`networkx.Graph` (built on first use, then cached).
+
+        Where parallel roads join the same two nodes the graph holds the shortest; :attr:`edges`
+        and :meth:`arrays` hold them all.
+        """
         g = nx.Graph()
         g.graph["crs"] = self.crs
         xs = self.nodes["x"].to_numpy()
@@ -133,7 +138,8 @@ class RoadNetwork:
             (int(i), {"x": float(x), "y": float(y)})
             for i, x, y in zip(self.nodes.index, xs, ys, strict=True)
         )
-        e = self.edges
+        # longest first, so that the shortest of parallel edges is the one left in the graph
+        e = self.edges.iloc[np.argsort(-self.edges["length"].to_numpy(), kind="stable")]
         g.add_edges_from(
             (
                 int(u),
@@ -730,7 +736,7 @@ def build_network(
         ``input_km``, ``noded_edges``, ``components_noded``, ``healed_gaps``, ``healed_m``,
         ``components_healed``, ``spurs``, ``spur_km``, ``components_snapped``, ``bridges``,
         ``bridge_km``, ``components_final``, ``nodes``, ``edges``, ``road_km``,
-        ``parallel_dropped``, ``self_loops_dropped``, ``gps``, ``gps_unroutable``, ``pops``,
+        ``duplicates_dropped``, ``self_loops_dropped``, ``gps``, ``gps_unroutable``, ``pops``,
         ``pops_unroutable``, ``seconds``.
 
     Raises
@@ -958,7 +964,7 @@ def _finalise(
     metric: pyproj.CRS,
     report: dict[str, Any],
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray]:
-    """Number nodes and edges, drop loops and parallel edges, build the GeoDataFrames."""
+    """Number nodes and edges, drop loops and duplicate edges, build the GeoDataFrames."""
     ls = work.ls
     u, v, site_node, node_xy = nd.assign_nodes(ls, site_pts)
     length = ls.lengths()
@@ -966,11 +972,14 @@ def _finalise(
     a, b = np.minimum(u, v), np.maximum(u, v)
     order = np.lexsort((np.arange(len(u)), work.cid, work.kind, length, b, a))
     order = order[~loop[order]]
+    # parallel roads between the same two nodes are kept (a longer one may avoid a forest or a
+    # highway); only duplicates (same ends, same length to the millimetre) are dropped
     first = np.ones(len(order), dtype=bool)
-    first[1:] = (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])
+    same_ends = (a[order][1:] == a[order][:-1]) & (b[order][1:] == b[order][:-1])
+    first[1:] = ~(same_ends & (np.abs(np.diff(length[order])) < 1e-3))
     keep = order[first]
     report["self_loops_dropped"] = int(loop.sum())
-    report["parallel_dropped"] = int(len(order) - len(keep))
+    report["duplicates_dropped"] = int(len(order) - len(keep))
     # renumber: nodes left without an edge or a site (after dropping loops) disappear
     used = np.zeros(len(node_xy), dtype=bool)
     used[u[keep]] = True

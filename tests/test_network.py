@@ -94,8 +94,19 @@ def test_multilinestring_exploded_and_parallel_duplicate_dropped():
     dup = LineString([(X0, Y0), (X0 + 100, Y0)])
     net = _build(gpd.GeoDataFrame(geometry=[mls, dup], crs=CRS))
     assert len(net.edges) == 2
-    assert net.report["parallel_dropped"] == 1
+    assert net.report["duplicates_dropped"] == 1
     assert net.report["input_parts"] == 3
+
+
+def test_parallel_roads_of_different_length_are_both_kept():
+    direct = LineString([(X0, Y0), (X0 + 1000, Y0)])
+    detour = LineString([(X0, Y0), (X0, Y0 + 300), (X0 + 1000, Y0 + 300), (X0 + 1000, Y0)])
+    net = _build(gpd.GeoDataFrame(geometry=[direct, detour], crs=CRS))
+    assert sorted(net.edges["length"].round(6)) == [1000.0, 1600.0]
+    assert net.report["duplicates_dropped"] == 0
+    # the networkx view holds the shorter of the two
+    (u, v, data), = net.graph.edges(data=True)
+    assert data["length"] == pytest.approx(1000.0)
 
 
 # ------------------------------------------------------------------------------------------

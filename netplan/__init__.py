@@ -1,0 +1,63 @@
+"""netplan: plan rural optical-fibre networks along roads.
+
+Load layers (:mod:`netplan.io`), build a routable road network (:func:`build_network`), design
+shared-trench trees or stars per PoP (:func:`plan`), flag forest and highway permissions
+(:mod:`netplan.row`), map and export the result (:class:`Plan`).
+"""
+
+from __future__ import annotations
+
+from netplan import datasets
+from netplan._errors import (
+    CoordinateError,
+    CRSError,
+    DisconnectedTerminalsError,
+    DuplicateIdError,
+    EmptyLayerError,
+    EncodingError,
+    ExtentError,
+    GeometryTypeError,
+    InputError,
+    InvalidGeometryError,
+    MissingColumnError,
+    NetplanError,
+    OutputExistsError,
+)
+from netplan.io import load_forest, load_highways, load_pops, load_roads, load_sites
+from netplan.network import RoadNetwork, build_network
+from netplan.params import CostModel, NetworkOptions
+from netplan.plan import Plan, plan
+from netplan.row import RowLayer
+from netplan.steiner import steiner_tree
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CRSError",
+    "CoordinateError",
+    "CostModel",
+    "DisconnectedTerminalsError",
+    "DuplicateIdError",
+    "EmptyLayerError",
+    "EncodingError",
+    "ExtentError",
+    "GeometryTypeError",
+    "InputError",
+    "InvalidGeometryError",
+    "MissingColumnError",
+    "NetplanError",
+    "NetworkOptions",
+    "OutputExistsError",
+    "Plan",
+    "RoadNetwork",
+    "RowLayer",
+    "build_network",
+    "datasets",
+    "load_forest",
+    "load_highways",
+    "load_pops",
+    "load_roads",
+    "load_sites",
+    "plan",
+    "steiner_tree",
+]

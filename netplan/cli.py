@@ -1,0 +1,165 @@
+"""The ``netplan`` command line.
+
+    netplan plan --sites GPS --pops POPS --roads ROADS [--forest F] [--highways H] --out DIR
+    netplan demo --out DIR
+
+Errors print one line (``netplan: error: ...``) and exit non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from netplan._errors import NetplanError
+
+__all__ = ["main"]
+
+log = logging.getLogger("netplan")
+
+
+def _add_plan_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--topology", choices=["tree", "star"], default="tree",
+                        help="tree: shared-trench Steiner tree per PoP (default); star: independent shortest paths")
+    parser.add_argument("--assign-by", metavar="COLUMN",
+                        help="assign GPs to PoPs by this GP column (default: nearest PoP by road)")
+    parser.add_argument("--pop-key", metavar="COLUMN", help="PoP column matched against --assign-by")
+    parser.add_argument("--row-layer", action="append", default=[], metavar="FILE:KIND:AUTHORITY:ATTRIBUTE",
+                        help="extra right-of-way layer, e.g. rail.gpkg:line:Railways:zone (repeatable)")
+    parser.add_argument("--heal-tolerance", type=float, default=20.0, metavar="M",
+                        help="join road ends closer than this (m, default 20)")
+    parser.add_argument("--max-spur", type=float, default=2000.0, metavar="M",
+                        help="sites farther than this from a road are unroutable (m, default 2000)")
+    parser.add_argument("--max-bridge", type=float, default=1000.0, metavar="M",
+                        help="longest off-road link joining road fragments (m, default 1000)")
+    parser.add_argument("--permission-aware", action="store_true",
+                        help="detour around forest and highways where that is cheaper than a permission")
+    parser.add_argument("--forest-penalty", type=float, metavar="M_PER_M",
+                        help="extra equivalent metres per metre in forest (implies --permission-aware)")
+    parser.add_argument("--crossing-penalty", type=float, metavar="M",
+                        help="extra equivalent metres per highway crossing (implies --permission-aware)")
+    parser.add_argument("--along-penalty", type=float, metavar="M_PER_M",
+                        help="extra equivalent metres per metre along a highway (implies --permission-aware)")
+    parser.add_argument("--forest-width", type=float, metavar="M",
+                        help="corridor width for forest hectares (m)")
+    parser.add_argument("--crs", help="metric CRS to work in (default: UTM zone of the roads)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    parser.add_argument("--no-map", action="store_true", help="do not write map.html")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="netplan", description="Plan rural optical-fibre routes along roads.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("plan", help="plan routes for your own layers")
+    p.add_argument("--sites", required=True, help="GP points (CSV lon/lat, GeoJSON, Shapefile, GPKG, GeoParquet)")
+    p.add_argument("--pops", required=True, help="PoP points")
+    p.add_argument("--roads", required=True, help="road lines (any vector format or .osm.pbf)")
+    p.add_argument("--forest", help="forest polygons (Forest Department permission)")
+    p.add_argument("--highways", help="national highway lines with a 'ref' (default: NH roads of --roads)")
+    _add_plan_options(p)
+    d = sub.add_parser("demo", help="plan the bundled Dantewada sample (real GPs, synthetic roads/forest)")
+    _add_plan_options(d)
+    return parser
+
+
+def _costs(args: argparse.Namespace):
+    from netplan.params import CostModel
+
+    overrides = {
+        "forest_penalty_per_m": args.forest_penalty,
+        "crossing_penalty_m": args.crossing_penalty,
+        "along_highway_penalty_per_m": args.along_penalty,
+    }
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if args.permission_aware or overrides:
+        return CostModel.permission_aware(**overrides)
+    return CostModel()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from netplan.datasets import sample_paths
+    from netplan.export import check_output_dir
+    from netplan.params import NetworkOptions
+    from netplan.plan import plan
+    from netplan.row import RowLayer
+
+    check_output_dir(args.out, overwrite=args.overwrite)
+    if args.command == "demo":
+        paths = sample_paths()
+        layers = {"gps": paths["gps"], "pops": paths["pops"], "roads": paths["roads"],
+                  "forest": paths["forest"], "highways": paths["highways"]}
+    else:
+        layers = {"gps": args.sites, "pops": args.pops, "roads": args.roads,
+                  "forest": args.forest, "highways": args.highways}
+    result = plan(
+        layers["gps"],
+        layers["pops"],
+        layers["roads"],
+        forest=layers["forest"],
+        highways=layers["highways"],
+        row_layers=[RowLayer.from_spec(spec) for spec in args.row_layer],
+        topology=args.topology,
+        assign_by=args.assign_by,
+        pop_key=args.pop_key,
+        options=NetworkOptions(
+            heal_tolerance_m=args.heal_tolerance, max_spur_m=args.max_spur, max_bridge_m=args.max_bridge
+        ),
+        costs=_costs(args),
+        forest_width_m=args.forest_width,
+        crs=args.crs,
+        progress=not args.quiet,
+    )
+    out = result.to_file(args.out, overwrite=args.overwrite, map_html=not args.no_map)
+    total = result.summary.loc["TOTAL"]
+    lines = [
+        f"netplan: {int(total['routed'])} of {int(total['gps'])} GPs routed, "
+        f"{total['trench_km']:.1f} km trench, {len(result.permits)} permit items",
+        f"netplan: wrote {out}/ (plan.gpkg, summary.csv, permits.csv, permits.xlsx, sites.csv, plan.kml"
+        + ("" if args.no_map else ", map.html") + ")",
+    ]
+    if int(total["unroutable"]):
+        lines.append(f"netplan: {int(total['unroutable'])} GPs unroutable: see sites.csv (reason column)")
+    if not args.quiet:
+        sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``netplan`` command."""
+    args = _parser().parse_args(argv)
+    level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    log.setLevel(level)
+    if not args.debug:
+        logging.captureWarnings(True)
+    try:
+        return _run(args)
+    except NetplanError as exc:
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(f"netplan: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("netplan: interrupted; no output written\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line for users, traceback with --debug
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"netplan: error: {type(exc).__name__}: {exc} (run again with --debug for details)\n"
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,534 @@
+"""The planner: files or GeoDataFrames in, a :class:`Plan` out.
+
+``plan()`` runs the whole pipeline: load and validate the layers, build the road network, assign
+GPs to PoPs, design each PoP's routes on compact arrays, flag right-of-way crossings, register the
+permits and summarise, all deterministic for the same input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from tqdm.auto import tqdm
+
+from netplan import io as nio
+from netplan._csr import CSRGraph
+from netplan._validate import check_same_area, check_within_extent
+from netplan.assign import assign_to_pops
+from netplan.design import Topology, design_routes
+from netplan.network import RoadNetwork, build_network
+from netplan.params import CostModel, NetworkOptions
+from netplan.row import RowLayer, annotate_edges, flag_routes, permit_register
+
+if TYPE_CHECKING:
+    import folium
+
+__all__ = ["Plan", "plan"]
+
+log = logging.getLogger(__name__)
+
+LayerInput = "str | PathLike[str] | gpd.GeoDataFrame"
+FOREST_SPLIT_CANDIDATES = ("division", "forest_division", "DIVISION", "Division", "range", "name")
+WGS84 = "EPSG:4326"
+
+
+@dataclass(eq=False)
+class Plan:
+    """A fibre plan: routes, sites, right-of-way crossings, permits and a summary.
+
+    All GeoDataFrames are in EPSG:4326 (lon/lat); lengths are metres, areas hectares.
+
+    Attributes
+    ----------
+    routes
+        One row per route segment (a road edge, off-road spur or bridge link used by a PoP).
+    sites
+        Every GP given to the planner, routed or listed as unroutable with a reason.
+    pops
+        Every PoP with its GP counts.
+    crossings
+        Points where a route needs a permission: highway crossings, runs along a highway,
+        forest entries (one row each).
+    permits
+        The permit register: one row per application item.
+    summary
+        One row per PoP and a ``TOTAL`` row.
+    tradeoff
+        With a permission-aware :class:`~netplan.params.CostModel`: the length-only plan against
+        this one (extra km against permissions avoided). ``None`` otherwise.
+    """
+
+    routes: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    pops: gpd.GeoDataFrame
+    crossings: gpd.GeoDataFrame
+    permits: pd.DataFrame
+    summary: pd.DataFrame
+    topology: str = "tree"
+    costs: CostModel = field(default_factory=CostModel)
+    layers: tuple[RowLayer, ...] = ()
+    network: RoadNetwork | None = None
+    tradeoff: pd.DataFrame | None = None
+
+    def __repr__(self) -> str:
+        total = self.summary.loc["TOTAL"] if "TOTAL" in self.summary.index else None
+        text = f"<Plan {self.topology}: {len(self.pops)} PoPs, {len(self.sites)} GPs"
+        if total is not None:
+            text += (
+                f", {int(total['routed'])} routed, {total['trench_km']:.1f} km trench"
+                f", {len(self.permits)} permit items"
+            )
+        return text + ">"
+
+    @property
+    def unroutable(self) -> gpd.GeoDataFrame:
+        """The GPs that could not be routed, with the reason."""
+        return self.sites[~self.sites["routed"]]
+
+    def explore(self, **kwargs: Any) -> folium.Map:
+        """A folium map of the plan (shows inline in Jupyter)."""
+        from netplan.maps import plan_map
+
+        forest = [layer.data for layer in self.layers if layer.kind == "area"]
+        lines = [layer.data for layer in self.layers if layer.kind == "line"]
+        return plan_map(
+            routes=self.routes,
+            sites=self.sites,
+            pops=self.pops,
+            crossings=self.crossings,
+            forest=_concat_or_none(forest),
+            highways=_concat_or_none(lines),
+            **kwargs,
+        )
+
+    def to_html(self, path: str | PathLike[str], **kwargs: Any) -> Path:
+        """Write the map as a standalone HTML file and return its path."""
+        from netplan.maps import save_map
+
+        path = Path(path)
+        save_map(self.explore(**kwargs), path)
+        return path
+
+    def to_file(
+        self, directory: str | PathLike[str], *, overwrite: bool = False, map_html: bool = True
+    ) -> Path:
+        """Write ``plan.gpkg``, ``summary.csv``, ``permits.csv``/``.xlsx``, ``sites.csv``,
+        ``plan.kml`` and ``map.html`` into ``directory`` (atomically: all or nothing)."""
+        from netplan.export import write_plan
+
+        return write_plan(self, directory, overwrite=overwrite, map_html=map_html)
+
+
+def _concat_or_none(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame | None:
+    if not frames:
+        return None
+    frames = [f.to_crs(WGS84) for f in frames]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
+
+
+def _pick_split(data: gpd.GeoDataFrame, candidates: Sequence[str]) -> str | None:
+    for name in candidates:
+        if name in data.columns:
+            return name
+    return None
+
+
+def _highways_from_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    road_class = roads.get("road_class", pd.Series("", index=roads.index)).astype(str)
+    ref = roads.get("ref", pd.Series("", index=roads.index)).fillna("").astype(str)
+    is_nh = road_class.str.upper().isin(["NH", "MOTORWAY", "TRUNK"]) | ref.str.upper().str.match(
+        r"^NH[-\s]?\d"
+    )
+    if not is_nh.any():
+        return None
+    nh = roads.loc[is_nh, ["geometry"]].copy()
+    nh["ref"] = ref[is_nh].where(ref[is_nh] != "", road_class[is_nh])
+    return nh
+
+
+def _row_layers(
+    roads: gpd.GeoDataFrame,
+    forest: gpd.GeoDataFrame | None,
+    highways: gpd.GeoDataFrame | None,
+    extra: Sequence[RowLayer],
+    *,
+    forest_width_m: float | None,
+) -> tuple[RowLayer, ...]:
+    layers: list[RowLayer] = []
+    if forest is not None:
+        split = _pick_split(forest, FOREST_SPLIT_CANDIDATES)
+        kwargs = {} if forest_width_m is None else {"corridor_width_m": forest_width_m}
+        layers.append(RowLayer.forest(forest, split_by=split, **kwargs))
+    if highways is None:
+        highways = _highways_from_roads(roads)
+        if highways is not None:
+            log.info("national highways taken from the road layer (%d lines)", len(highways))
+    if highways is not None:
+        split = "ref" if "ref" in highways.columns else None
+        layers.append(RowLayer.national_highway(highways, split_by=split))
+    layers.extend(extra)
+    names = [layer.name for layer in layers]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"right-of-way layer names must be unique; repeated: {duplicated}")
+    return tuple(layers)
+
+
+def _weights(
+    network: RoadNetwork, layers: Sequence[RowLayer], costs: CostModel, *, progress: bool
+) -> np.ndarray:
+    """Routing weight of every edge in equivalent metres."""
+    edges = network.edges
+    weight = edges["length"].to_numpy(dtype=float).copy()
+    if costs.is_length_only:
+        return weight
+    if costs.offroad_penalty_per_m:
+        weight += costs.offroad_penalty_per_m * np.where(edges["kind"] == "bridge", edges["length"], 0)
+    if not layers:
+        return weight
+    notes = annotate_edges(edges, layers, progress=progress)
+    for layer in layers:
+        if layer.kind == "area":
+            weight += costs.forest_penalty_per_m * notes[f"in_{layer.name}_m"].to_numpy()
+        else:
+            weight += costs.crossing_penalty_m * notes[f"{layer.name}_crossings"].to_numpy()
+            weight += costs.along_highway_penalty_per_m * notes[f"along_{layer.name}_m"].to_numpy()
+    return weight
+
+
+def _design_all(
+    network: RoadNetwork,
+    weights: np.ndarray,
+    assignment: pd.DataFrame,
+    *,
+    topology: Topology,
+    progress: bool,
+) -> tuple[gpd.GeoDataFrame, pd.Series, dict[str, str]]:
+    """Design every PoP; return route segments (metric CRS), route_m per GP, failures per PoP."""
+    u, v, length = network.arrays()
+    n_nodes = len(network.nodes)
+    csr = CSRGraph.from_arrays(n_nodes, u, v, weights)
+    gp_nodes = network.gps["node"]
+    pop_nodes = network.pops["node"]
+    assigned = assignment[assignment["reason"] == ""]
+    route_m = pd.Series(np.nan, index=assignment.index, dtype=float)
+    failures: dict[str, str] = {}
+    rows: list[dict[str, Any]] = []
+    geoms: list[int] = []
+    flips: list[bool] = []
+    edges = network.edges
+    groups = list(assigned.groupby("pop_id", sort=True))
+    for pop_id, group in tqdm(groups, desc="designing routes", unit="PoP", disable=not progress):
+        root = int(pop_nodes.at[pop_id])
+        nodes = gp_nodes.loc[group.index].astype(np.int64)
+        try:
+            design = design_routes(
+                n_nodes, u, v, weights, root, nodes.to_numpy(), topology=topology, csr=csr,
+                length=length,
+            )
+        except Exception as exc:  # keep the other PoPs; report this one
+            log.exception("design failed for PoP %s", pop_id)
+            failures[str(pop_id)] = f"route design failed for PoP {pop_id}: {exc}"
+            continue
+        by_node: dict[int, list[str]] = {}
+        for gp_id, node in nodes.items():
+            by_node.setdefault(int(node), []).append(str(gp_id))
+        for gp_id, node in nodes.items():
+            route_m.at[gp_id] = design.depth.get(int(node), 0.0 if int(node) == root else np.nan)
+        for i, edge_id in enumerate(design.edges.tolist()):
+            served = [g for n in design.served[i] for g in sorted(by_node.get(n, ()))]
+            rows.append(
+                {
+                    "pop_id": str(pop_id),
+                    "edge_id": int(edge_id),
+                    "cable_m": float(length[edge_id] * design.cable_count[i]),
+                    "gps_served": len(served),
+                    "gp_ids": ";".join(served),
+                }
+            )
+            geoms.append(int(edge_id))
+            flips.append(int(edges.at[edge_id, "u"]) != int(design.parent_node[i]))
+    if rows:
+        table = pd.DataFrame(rows)
+        picked = edges.loc[geoms]
+        geometry = picked.geometry.to_numpy()
+        flip = np.asarray(flips, dtype=bool)
+        geometry = np.where(flip, shapely.reverse(geometry), geometry)
+        table["kind"] = picked["kind"].to_numpy()
+        table["offroad"] = table["kind"] != "road"
+        table["road_class"] = picked["road_class"].to_numpy()
+        table["road_name"] = picked["name"].to_numpy()
+        table["ref"] = picked["ref"].to_numpy()
+        table["length_m"] = picked["length"].to_numpy()
+    else:
+        table = pd.DataFrame(
+            columns=["pop_id", "edge_id", "cable_m", "gps_served", "gp_ids", "kind", "offroad",
+                     "road_class", "road_name", "ref", "length_m"]
+        )
+        geometry = np.empty(0, dtype=object)
+    table.insert(1, "segment_id", np.arange(len(table), dtype=np.int64))
+    order = ["pop_id", "segment_id", "edge_id", "kind", "offroad", "road_class", "road_name",
+             "ref", "length_m", "cable_m", "gps_served", "gp_ids"]
+    routes = gpd.GeoDataFrame(table[order], geometry=list(geometry), crs=network.crs)
+    return routes, route_m, failures
+
+
+def _totals(routes: pd.DataFrame, layers: Sequence[RowLayer], crossings: pd.DataFrame) -> dict:
+    """Headline figures of one set of routes."""
+    out = {
+        "trench_km": routes["length_m"].sum() / 1000 if len(routes) else 0.0,
+        "cable_km": routes["cable_m"].sum() / 1000 if len(routes) else 0.0,
+    }
+    for layer in layers:
+        if layer.kind == "area":
+            metres = routes[f"in_{layer.name}_m"].sum() if len(routes) else 0.0
+            out[f"in_{layer.name}_km"] = metres / 1000
+            out[f"{layer.name}_ha"] = metres * layer.corridor_width_m / 10_000
+        else:
+            out[f"{layer.name}_crossings"] = int(routes[f"{layer.name}_crossings"].sum()) if len(routes) else 0
+            out[f"along_{layer.name}_km"] = (
+                routes[f"along_{layer.name}_m"].sum() / 1000 if len(routes) else 0.0
+            )
+    return out
+
+
+def _summary(
+    routes: pd.DataFrame,
+    sites: pd.DataFrame,
+    pops: pd.DataFrame,
+    layers: Sequence[RowLayer],
+    crossings: pd.DataFrame,
+    costs: CostModel,
+) -> pd.DataFrame:
+    records = []
+    for pop_id in pops.index:
+        mine = routes[routes["pop_id"] == pop_id]
+        gps_here = sites[sites["pop_id"] == pop_id]
+        records.append(_summary_row(pop_id, pops.at[pop_id, "name"], mine, gps_here, layers, costs))
+    table = pd.DataFrame.from_records(records).set_index("pop_id") if records else pd.DataFrame()
+    total = _summary_row("TOTAL", "", routes, sites, layers, costs)
+    total["gps"] = len(sites)
+    total["unroutable"] = int((~sites["routed"]).sum())
+    total_frame = pd.DataFrame.from_records([total]).set_index("pop_id")
+    return pd.concat([table, total_frame]) if len(table) else total_frame
+
+
+def _summary_row(pop_id, name, routes, gps_here, layers, costs) -> dict:
+    kinds = routes.groupby("kind")["length_m"].sum() if len(routes) else pd.Series(dtype=float)
+    road_m = float(kinds.get("road", 0.0))
+    spur_m = float(kinds.get("spur", 0.0))
+    bridge_m = float(kinds.get("bridge", 0.0))
+    row = {
+        "pop_id": pop_id,
+        "name": name,
+        "gps": len(gps_here),
+        "routed": int(gps_here["routed"].sum()),
+        "unroutable": int((~gps_here["routed"]).sum()),
+        "road_km": road_m / 1000,
+        "spur_km": spur_m / 1000,
+        "bridge_km": bridge_m / 1000,
+        "bridge_links": int((routes["kind"] == "bridge").sum()) if len(routes) else 0,
+    }
+    row.update(_totals(routes, layers, pd.DataFrame()))
+    row["cost"] = costs.trench_cost_per_m * road_m + costs.offroad_cost_per_m * (spur_m + bridge_m)
+    return row
+
+
+def plan(
+    gps: LayerInput,
+    pops: LayerInput,
+    roads: LayerInput,
+    *,
+    forest: LayerInput | None = None,
+    highways: LayerInput | None = None,
+    row_layers: Sequence[RowLayer] = (),
+    topology: Topology = "tree",
+    assign_by: str | None = None,
+    pop_key: str | None = None,
+    options: NetworkOptions = NetworkOptions(),
+    costs: CostModel = CostModel(),
+    forest_width_m: float | None = None,
+    permit_threshold_ha: float = 1.0,
+    crs: Any = None,
+    progress: bool = True,
+) -> Plan:
+    """Plan fibre routes from every PoP to its GPs.
+
+    Parameters
+    ----------
+    gps, pops
+        GP and PoP points: a file path (CSV with lon/lat, GeoJSON, Shapefile, GeoPackage,
+        GeoParquet) or a GeoDataFrame.
+    roads
+        Road lines (file, ``.osm.pbf`` or GeoDataFrame); need not be noded.
+    forest
+        Forest polygons (Forest Department permission); split into applications by a ``division``
+        column when present.
+    highways
+        National highway lines with a ``ref``. Default: the NH lines of the road layer.
+    row_layers
+        Further right-of-way layers (railway, river, protected area, ...).
+    topology
+        ``"tree"``: shared-trench Steiner tree per PoP; ``"star"``: independent shortest paths.
+    assign_by, pop_key
+        Assign GPs to PoPs by a GP column (matched against ``pop_key`` of the PoPs); default: the
+        PoP nearest by road.
+    options
+        How the road network is built (gap healing, spur and bridge limits).
+    costs
+        Money and routing penalties; :meth:`CostModel.permission_aware` avoids permissions.
+    forest_width_m
+        Corridor width for forest hectares (default: :meth:`RowLayer.forest`'s).
+    permit_threshold_ha
+        Forest area per division above which general approval does not apply (flagged).
+    crs
+        Metric CRS to work in; default the UTM zone of the roads.
+    progress
+        Show progress bars.
+
+    Returns
+    -------
+    Plan
+
+    Examples
+    --------
+    >>> import netplan
+    >>> sample = netplan.datasets.sample_paths()
+    >>> p = netplan.plan(sample["gps"], sample["pops"], sample["roads"],
+    ...                  forest=sample["forest"], progress=False)
+    >>> bool(p.sites["routed"].all() or p.unroutable["reason"].ne("").all())
+    True
+    """
+    if topology not in ("tree", "star"):
+        raise ValueError(f"topology must be 'tree' or 'star', got {topology!r}")
+    gps_gdf = nio.load_sites(gps)
+    pops_gdf = nio.load_pops(pops)
+    roads_gdf = nio.load_roads(roads)
+    forest_gdf = nio.load_forest(forest) if forest is not None else None
+    highways_gdf = nio.load_highways(highways) if highways is not None else None
+    check_within_extent(pops_gdf, roads_gdf, max_distance_m=options.max_spur_m)
+    check_within_extent(gps_gdf, roads_gdf, max_distance_m=options.max_spur_m)
+    for extra in (forest_gdf, highways_gdf):
+        if extra is not None:
+            check_same_area(extra, roads_gdf)
+
+    network = build_network(
+        roads_gdf, gps=gps_gdf, pops=pops_gdf, options=options, crs=crs, progress=progress
+    )
+    layers = _row_layers(
+        roads_gdf, forest_gdf, highways_gdf, row_layers, forest_width_m=forest_width_m
+    )
+    u, v, length = network.arrays()
+    length_csr = CSRGraph.from_arrays(len(network.nodes), u, v, length)
+    assignment = assign_to_pops(
+        network, gps=gps_gdf, pops=pops_gdf, by=assign_by, pop_key=pop_key, csr=length_csr
+    )
+    weights = _weights(network, layers, costs, progress=progress)
+    routes, route_m, failures = _design_all(
+        network, weights, assignment, topology=topology, progress=progress
+    )
+    for pop_id, reason in failures.items():
+        assignment.loc[assignment["pop_id"] == pop_id, "reason"] = reason
+    routes, crossings = flag_routes(routes, layers)
+
+    tradeoff = None
+    if not costs.is_length_only:
+        plain, _, _ = _design_all(
+            network, length, assignment, topology=topology, progress=False
+        )
+        plain, plain_crossings = flag_routes(plain, layers)
+        tradeoff = _tradeoff(plain, routes, layers, plain_crossings, crossings)
+
+    permits = permit_register(routes, crossings, layers, threshold_ha=permit_threshold_ha)
+    sites = _sites_table(gps_gdf, network, assignment, route_m)
+    pops_table = _pops_table(pops_gdf, network, sites, routes)
+    summary = _summary(routes, sites, pops_table, layers, crossings, costs)
+    summary = summary.round(4)
+    _log_summary(summary, network)
+    return Plan(
+        routes=routes.to_crs(WGS84),
+        sites=sites,
+        pops=pops_table,
+        crossings=crossings.to_crs(WGS84),
+        permits=permits,
+        summary=summary,
+        topology=topology,
+        costs=costs,
+        layers=layers,
+        network=network,
+        tradeoff=tradeoff,
+    )
+
+
+def _tradeoff(plain, aware, layers, plain_crossings, aware_crossings) -> pd.DataFrame:
+    table = pd.DataFrame(
+        [_totals(plain, layers, plain_crossings), _totals(aware, layers, aware_crossings)],
+        index=["length-only", "permission-aware"],
+    )
+    table.loc["difference"] = table.loc["permission-aware"] - table.loc["length-only"]
+    return table
+
+
+def _sites_table(
+    gps: gpd.GeoDataFrame, network: RoadNetwork, assignment: pd.DataFrame, route_m: pd.Series
+) -> gpd.GeoDataFrame:
+    reason = assignment["reason"].copy()
+    routed = (reason == "") & route_m.notna()
+    missing = (reason == "") & ~routed
+    reason[missing] = "not reached by its PoP's design (please report this as a bug)"
+    sites = gpd.GeoDataFrame(
+        {
+            "name": gps["name"].reindex(assignment.index).fillna("").astype(str),
+            "pop_id": assignment["pop_id"],
+            "routed": routed.astype(bool),
+            "reason": reason.astype(str),
+            "network_m": assignment["network_m"],
+            "route_m": route_m.where(routed),
+            "spur_m": network.gps["spur_m"].reindex(assignment.index),
+        },
+        geometry=gps.geometry.reindex(assignment.index).to_crs(WGS84).to_numpy(),
+        crs=WGS84,
+        index=assignment.index,
+    )
+    sites.index.name = "site_id"
+    return sites.sort_index()
+
+
+def _pops_table(
+    pops: gpd.GeoDataFrame, network: RoadNetwork, sites: pd.DataFrame, routes: pd.DataFrame
+) -> gpd.GeoDataFrame:
+    table = network.pops.reindex(pops.index)
+    counts = sites.groupby("pop_id")["routed"].agg(["size", "sum"])
+    trench = routes.groupby("pop_id")["length_m"].sum() / 1000 if len(routes) else pd.Series(dtype=float)
+    out = gpd.GeoDataFrame(
+        {
+            "name": pops["name"].fillna("").astype(str),
+            "n_gps": counts["size"].reindex(pops.index).fillna(0).astype(int),
+            "routed_gps": counts["sum"].reindex(pops.index).fillna(0).astype(int),
+            "trench_km": trench.reindex(pops.index).fillna(0.0),
+            "routed": (table["status"] == "ok").to_numpy(),
+            "reason": table["reason"].fillna("").astype(str).to_numpy(),
+        },
+        geometry=pops.geometry.to_crs(WGS84).to_numpy(),
+        crs=WGS84,
+        index=pops.index,
+    )
+    out.index.name = "pop_id"
+    return out.sort_index()
+
+
+def _log_summary(summary: pd.DataFrame, network: RoadNetwork) -> None:
+    total = summary.loc["TOTAL"]
+    log.info(
+        "plan: %d of %d GPs routed, %.1f km trench (%.1f km off-road spurs, %.1f km bridge links)",
+        total["routed"], total["gps"], total["trench_km"], total["spur_km"], total["bridge_km"],
+    )

@@ -1,0 +1,107 @@
+"""The netplan command: outputs, one-line errors, no overwriting, no half-written results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+
+from netplan import cli
+
+OUTPUTS = ["plan.gpkg", "summary.csv", "permits.csv", "permits.xlsx", "sites.csv", "plan.kml", "map.html"]
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "demo"
+    assert cli.main(["demo", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_demo_writes_every_output(demo_dir):
+    for name in OUTPUTS:
+        assert (demo_dir / name).stat().st_size > 0, name
+    layers = {name for name, _ in pyogrio.list_layers(demo_dir / "plan.gpkg")}
+    assert {"routes", "sites", "pops", "crossings", "permits"} <= layers
+    sites = gpd.read_file(demo_dir / "plan.gpkg", layer="sites")
+    assert len(sites) == 92
+    summary = pd.read_csv(demo_dir / "summary.csv", dtype={"pop_id": str}).set_index("pop_id")
+    routes = gpd.read_file(demo_dir / "plan.gpkg", layer="routes")
+    assert summary.loc["TOTAL", "trench_km"] == pytest.approx(routes["length_m"].sum() / 1000, abs=1e-3)
+    book = openpyxl.load_workbook(demo_dir / "permits.xlsx")
+    assert book.sheetnames == ["Summary", "Forest Department", "NHAI - MoRTH"]
+    html = (demo_dir / "map.html").read_text()
+    assert "leaflet" in html.lower() and "Forest" in html
+    kml = (demo_dir / "plan.kml").read_text()
+    assert "<kml" in kml and "Placemark" in kml
+
+
+def test_existing_output_is_not_overwritten(demo_dir, capsys):
+    before = (demo_dir / "summary.csv").stat().st_mtime_ns
+    assert cli.main(["demo", "--out", str(demo_dir), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("netplan: error:") and "--overwrite" in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert (demo_dir / "summary.csv").stat().st_mtime_ns == before
+
+
+def test_overwrite_replaces(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    assert cli.main(["demo", "--out", str(out), "--quiet", "--overwrite", "--no-map"]) == 0
+    assert not (out / "stale.txt").exists()
+    assert (out / "plan.gpkg").exists() and not (out / "map.html").exists()
+
+
+def test_bad_input_gives_one_line_error(tmp_path, sample_paths, capsys):
+    bad = tmp_path / "gps.csv"
+    bad.write_text("gp_id,name,longitude_typo,lat\n1,A,81.3,18.9\n")
+    code = cli.main(
+        ["plan", "--sites", str(bad), "--pops", str(sample_paths["pops"]),
+         "--roads", str(sample_paths["roads"]), "--out", str(tmp_path / "o"), "--quiet"]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "gps.csv" in err and "lon" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_debug_shows_traceback(tmp_path, sample_paths, capsys):
+    missing = tmp_path / "nope.geojson"
+    code = cli.main(
+        ["plan", "--sites", str(missing), "--pops", str(sample_paths["pops"]),
+         "--roads", str(sample_paths["roads"]), "--out", str(tmp_path / "o"), "--debug"]
+    )
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" in err and "nope.geojson" in err
+
+
+def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch, capsys):
+    import netplan.export
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(netplan.export, "write_register_xlsx", boom)
+    out = tmp_path / "out"
+    assert cli.main(["demo", "--out", str(out), "--quiet", "--no-map"]) == 1
+    err = capsys.readouterr().err
+    assert "disk full" in err and "--debug" in err
+    assert list(tmp_path.iterdir()) == []  # neither the output nor a temporary folder
+
+
+def test_console_script_entry_point(tmp_path):
+    out = tmp_path / "o"
+    run = subprocess.run(
+        [sys.executable, "-m", "netplan.cli", "plan", "--help"], capture_output=True, text=True
+    )
+    assert run.returncode == 0 and "--sites" in run.stdout and "--row-layer" in run.stdout
+    assert not out.exists()
