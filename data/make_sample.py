@@ -70,7 +70,9 @@ def make_ladakh(shared: Path, out: Path) -> None:
         out / "panchayat_offices.geojson", driver="GeoJSON"
     )
     habitations = gpd.read_file(ladakh / "Habitation_Ladakh.zip")
-    habitations = habitations.sort_values(["BLOCK_ID", "TOT_POPULA", "HAB_ID"], ascending=[True, False, True])
+    habitations = habitations.sort_values(
+        ["BLOCK_ID", "TOT_POPULA", "HAB_ID"], ascending=[True, False, True]
+    )
     pops = habitations.groupby("BLOCK_ID", as_index=False).head(1)
     pops = pops.rename(columns={"HAB_ID": "pop_id", "HAB_NAME": "name"})
     pops[["pop_id", "name", "BLOCK_ID", "TOT_POPULA", "geometry"]].to_file(

@@ -68,7 +68,11 @@ def assign_to_pops(
     pop_table = network.pops
     ok_pops = pop_table[pop_table["status"] == "ok"]
     result = pd.DataFrame(
-        {"pop_id": pd.Series([None] * len(gp_table), dtype=object), "network_m": np.nan, "reason": ""},
+        {
+            "pop_id": pd.Series([None] * len(gp_table), dtype=object),
+            "network_m": np.nan,
+            "reason": "",
+        },
         index=gp_table.index,
     )
     ok_gps = gp_table["status"] == "ok"
@@ -122,9 +126,7 @@ def assign_to_pops(
     return result
 
 
-def _pop_key_values(
-    pops: gpd.GeoDataFrame | None, by: str, pop_key: str | None
-) -> list[pd.Series]:
+def _pop_key_values(pops: gpd.GeoDataFrame | None, by: str, pop_key: str | None) -> list[pd.Series]:
     """PoP values to match a GP's ``by`` value against, in order of precedence."""
     if pops is None:
         raise MissingColumnError("assigning GPs by column needs the PoP layer (pops=...)")

@@ -24,47 +24,104 @@ log = logging.getLogger("netplan")
 
 def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--topology", choices=["tree", "star"], default="tree",
-                        help="tree: shared-trench Steiner tree per PoP (default); star: independent shortest paths")
-    parser.add_argument("--assign-by", metavar="COLUMN",
-                        help="assign GPs to PoPs by this GP column (default: nearest PoP by road)")
-    parser.add_argument("--pop-key", metavar="COLUMN", help="PoP column matched against --assign-by")
-    parser.add_argument("--row-layer", action="append", default=[], metavar="FILE:KIND:AUTHORITY:ATTRIBUTE",
-                        help="extra right-of-way layer, e.g. rail.gpkg:line:Railways:zone (repeatable)")
-    parser.add_argument("--heal-tolerance", type=float, default=20.0, metavar="M",
-                        help="join road ends closer than this (m, default 20)")
-    parser.add_argument("--max-spur", type=float, default=2000.0, metavar="M",
-                        help="sites farther than this from a road are unroutable (m, default 2000)")
-    parser.add_argument("--max-bridge", type=float, default=1000.0, metavar="M",
-                        help="longest off-road link joining road fragments (m, default 1000)")
-    parser.add_argument("--permission-aware", action="store_true",
-                        help="detour around forest and highways where that is cheaper than a permission")
-    parser.add_argument("--forest-penalty", type=float, metavar="M_PER_M",
-                        help="extra equivalent metres per metre in forest (implies --permission-aware)")
-    parser.add_argument("--crossing-penalty", type=float, metavar="M",
-                        help="extra equivalent metres per highway crossing (implies --permission-aware)")
-    parser.add_argument("--along-penalty", type=float, metavar="M_PER_M",
-                        help="extra equivalent metres per metre along a highway (implies --permission-aware)")
-    parser.add_argument("--forest-width", type=float, metavar="M",
-                        help="corridor width for forest hectares (m)")
+    parser.add_argument(
+        "--topology",
+        choices=["tree", "star"],
+        default="tree",
+        help="tree: shared-trench Steiner tree per PoP (default); star: independent shortest paths",
+    )
+    parser.add_argument(
+        "--assign-by",
+        metavar="COLUMN",
+        help="assign GPs to PoPs by this GP column (default: nearest PoP by road)",
+    )
+    parser.add_argument(
+        "--pop-key", metavar="COLUMN", help="PoP column matched against --assign-by"
+    )
+    parser.add_argument(
+        "--row-layer",
+        action="append",
+        default=[],
+        metavar="FILE:KIND:AUTHORITY:ATTRIBUTE",
+        help="extra right-of-way layer, e.g. rail.gpkg:line:Railways:zone (repeatable)",
+    )
+    parser.add_argument(
+        "--heal-tolerance",
+        type=float,
+        default=20.0,
+        metavar="M",
+        help="join road ends closer than this (m, default 20)",
+    )
+    parser.add_argument(
+        "--max-spur",
+        type=float,
+        default=2000.0,
+        metavar="M",
+        help="sites farther than this from a road are unroutable (m, default 2000)",
+    )
+    parser.add_argument(
+        "--max-bridge",
+        type=float,
+        default=1000.0,
+        metavar="M",
+        help="longest off-road link joining road fragments (m, default 1000)",
+    )
+    parser.add_argument(
+        "--permission-aware",
+        action="store_true",
+        help="detour around forest and highways where that is cheaper than a permission",
+    )
+    parser.add_argument(
+        "--forest-penalty",
+        type=float,
+        metavar="M_PER_M",
+        help="extra equivalent metres per metre in forest (implies --permission-aware)",
+    )
+    parser.add_argument(
+        "--crossing-penalty",
+        type=float,
+        metavar="M",
+        help="extra equivalent metres per highway crossing (implies --permission-aware)",
+    )
+    parser.add_argument(
+        "--along-penalty",
+        type=float,
+        metavar="M_PER_M",
+        help="extra equivalent metres per metre along a highway (implies --permission-aware)",
+    )
+    parser.add_argument(
+        "--forest-width", type=float, metavar="M", help="corridor width for forest hectares (m)"
+    )
     parser.add_argument("--crs", help="metric CRS to work in (default: UTM zone of the roads)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output folder"
+    )
     parser.add_argument("--no-map", action="store_true", help="do not write map.html")
     parser.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="netplan", description="Plan rural optical-fibre routes along roads.")
+    parser = argparse.ArgumentParser(
+        prog="netplan", description="Plan rural optical-fibre routes along roads."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="plan routes for your own layers")
-    p.add_argument("--sites", required=True, help="GP points (CSV lon/lat, GeoJSON, Shapefile, GPKG, GeoParquet)")
+    p.add_argument(
+        "--sites",
+        required=True,
+        help="GP points (CSV lon/lat, GeoJSON, Shapefile, GPKG, GeoParquet)",
+    )
     p.add_argument("--pops", required=True, help="PoP points")
     p.add_argument("--roads", required=True, help="road lines (any vector format or .osm.pbf)")
     p.add_argument("--forest", help="forest polygons (Forest Department permission)")
-    p.add_argument("--highways", help="national highway lines with a 'ref' (default: NH roads of --roads)")
+    p.add_argument(
+        "--highways", help="national highway lines with a 'ref' (default: NH roads of --roads)"
+    )
     _add_plan_options(p)
-    d = sub.add_parser("demo", help="plan the bundled Dantewada sample (real GPs, synthetic roads/forest)")
+    d = sub.add_parser(
+        "demo", help="plan the bundled Dantewada sample (real GPs, synthetic roads/forest)"
+    )
     _add_plan_options(d)
     return parser
 
@@ -93,11 +150,21 @@ def _run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, overwrite=args.overwrite)
     if args.command == "demo":
         paths = sample_paths()
-        layers = {"gps": paths["gps"], "pops": paths["pops"], "roads": paths["roads"],
-                  "forest": paths["forest"], "highways": paths["highways"]}
+        layers = {
+            "gps": paths["gps"],
+            "pops": paths["pops"],
+            "roads": paths["roads"],
+            "forest": paths["forest"],
+            "highways": paths["highways"],
+        }
     else:
-        layers = {"gps": args.sites, "pops": args.pops, "roads": args.roads,
-                  "forest": args.forest, "highways": args.highways}
+        layers = {
+            "gps": args.sites,
+            "pops": args.pops,
+            "roads": args.roads,
+            "forest": args.forest,
+            "highways": args.highways,
+        }
     result = plan(
         layers["gps"],
         layers["pops"],
@@ -109,7 +176,9 @@ def _run(args: argparse.Namespace) -> int:
         assign_by=args.assign_by,
         pop_key=args.pop_key,
         options=NetworkOptions(
-            heal_tolerance_m=args.heal_tolerance, max_spur_m=args.max_spur, max_bridge_m=args.max_bridge
+            heal_tolerance_m=args.heal_tolerance,
+            max_spur_m=args.max_spur,
+            max_bridge_m=args.max_bridge,
         ),
         costs=_costs(args),
         forest_width_m=args.forest_width,
@@ -122,10 +191,13 @@ def _run(args: argparse.Namespace) -> int:
         f"netplan: {int(total['routed'])} of {int(total['gps'])} GPs routed, "
         f"{total['trench_km']:.1f} km trench, {len(result.permits)} permit items",
         f"netplan: wrote {out}/ (plan.gpkg, summary.csv, permits.csv, permits.xlsx, sites.csv, plan.kml"
-        + ("" if args.no_map else ", map.html") + ")",
+        + ("" if args.no_map else ", map.html")
+        + ")",
     ]
     if int(total["unroutable"]):
-        lines.append(f"netplan: {int(total['unroutable'])} GPs unroutable: see sites.csv (reason column)")
+        lines.append(
+            f"netplan: {int(total['unroutable'])} GPs unroutable: see sites.csv (reason column)"
+        )
     if not args.quiet:
         sys.stdout.write("\n".join(lines) + "\n")
     return 0

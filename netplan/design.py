@@ -166,7 +166,9 @@ def design_routes(
     local_terms = local[np.asarray(sorted(terminal_set | {root}))]
 
     if topology == "tree":
-        chosen_local = steiner_tree_arrays(len(area), lu, lv, lw, local_terms, time_budget=time_budget)
+        chosen_local = steiner_tree_arrays(
+            len(area), lu, lv, lw, local_terms, time_budget=time_budget
+        )
         chosen = sub_edges[np.asarray(chosen_local, dtype=np.int64)]
         return _root_edges(np.sort(chosen), u, v, length, root, terminal_set)
 

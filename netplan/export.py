@@ -39,7 +39,9 @@ def check_output_dir(directory: str | PathLike[str], *, overwrite: bool) -> Path
             "overwrite=True (CLI: --overwrite) to replace it"
         )
     if directory.exists() and not directory.is_dir():
-        raise OutputExistsError(f"{str(directory)!r} exists and is not a folder; choose another path")
+        raise OutputExistsError(
+            f"{str(directory)!r} exists and is not a folder; choose another path"
+        )
     return directory
 
 
@@ -82,12 +84,20 @@ def _kml(plan: Plan, path: Path) -> None:
         merged = routes.dissolve(by=["pop_id", "kind"], as_index=False, aggfunc={"length_m": "sum"})
         merged["Name"] = "PoP " + merged["pop_id"].astype(str) + " " + merged["kind"].astype(str)
         merged["Description"] = (merged["length_m"] / 1000).round(2).astype(str) + " km"
-        pyogrio.write_dataframe(merged[["Name", "Description", "geometry"]], path, layer="routes", driver="KML")
+        pyogrio.write_dataframe(
+            merged[["Name", "Description", "geometry"]], path, layer="routes", driver="KML"
+        )
     sites = plan.sites.reset_index()
     sites["Name"] = sites["name"].where(sites["name"] != "", sites["site_id"].astype(str))
-    sites["Description"] = sites["reason"].where(~sites["routed"], "routed to PoP " + sites["pop_id"].astype(str))
+    sites["Description"] = sites["reason"].where(
+        ~sites["routed"], "routed to PoP " + sites["pop_id"].astype(str)
+    )
     pyogrio.write_dataframe(
-        sites[["Name", "Description", "geometry"]], path, layer="gps", driver="KML", append=path.exists()
+        sites[["Name", "Description", "geometry"]],
+        path,
+        layer="gps",
+        driver="KML",
+        append=path.exists(),
     )
 
 

@@ -192,7 +192,9 @@ def _weights(
     if costs.is_length_only:
         return weight
     if costs.offroad_penalty_per_m:
-        weight += costs.offroad_penalty_per_m * np.where(edges["kind"] == "bridge", edges["length"], 0)
+        weight += costs.offroad_penalty_per_m * np.where(
+            edges["kind"] == "bridge", edges["length"], 0
+        )
     if not layers:
         return weight
     notes = annotate_edges(edges, layers, progress=progress)
@@ -232,7 +234,14 @@ def _design_all(
         nodes = gp_nodes.loc[group.index].astype(np.int64)
         try:
             design = design_routes(
-                n_nodes, u, v, weights, root, nodes.to_numpy(), topology=topology, csr=csr,
+                n_nodes,
+                u,
+                v,
+                weights,
+                root,
+                nodes.to_numpy(),
+                topology=topology,
+                csr=csr,
                 length=length,
             )
         except Exception as exc:  # keep the other PoPs; report this one
@@ -271,13 +280,36 @@ def _design_all(
         table["length_m"] = picked["length"].to_numpy()
     else:
         table = pd.DataFrame(
-            columns=["pop_id", "edge_id", "cable_m", "gps_served", "gp_ids", "kind", "offroad",
-                     "road_class", "road_name", "ref", "length_m"]
+            columns=[
+                "pop_id",
+                "edge_id",
+                "cable_m",
+                "gps_served",
+                "gp_ids",
+                "kind",
+                "offroad",
+                "road_class",
+                "road_name",
+                "ref",
+                "length_m",
+            ]
         )
         geometry = np.empty(0, dtype=object)
     table.insert(1, "segment_id", np.arange(len(table), dtype=np.int64))
-    order = ["pop_id", "segment_id", "edge_id", "kind", "offroad", "road_class", "road_name",
-             "ref", "length_m", "cable_m", "gps_served", "gp_ids"]
+    order = [
+        "pop_id",
+        "segment_id",
+        "edge_id",
+        "kind",
+        "offroad",
+        "road_class",
+        "road_name",
+        "ref",
+        "length_m",
+        "cable_m",
+        "gps_served",
+        "gp_ids",
+    ]
     routes = gpd.GeoDataFrame(table[order], geometry=list(geometry), crs=network.crs)
     return routes, route_m, failures
 
@@ -294,7 +326,9 @@ def _totals(routes: pd.DataFrame, layers: Sequence[RowLayer], crossings: pd.Data
             out[f"in_{layer.name}_km"] = metres / 1000
             out[f"{layer.name}_ha"] = metres * layer.corridor_width_m / 10_000
         else:
-            out[f"{layer.name}_crossings"] = int(routes[f"{layer.name}_crossings"].sum()) if len(routes) else 0
+            out[f"{layer.name}_crossings"] = (
+                int(routes[f"{layer.name}_crossings"].sum()) if len(routes) else 0
+            )
             out[f"along_{layer.name}_km"] = (
                 routes[f"along_{layer.name}_m"].sum() / 1000 if len(routes) else 0.0
             )
@@ -442,9 +476,7 @@ def plan(
 
     tradeoff = None
     if not costs.is_length_only:
-        plain, _, _ = _design_all(
-            network, length, assignment, topology=topology, progress=False
-        )
+        plain, _, _ = _design_all(network, length, assignment, topology=topology, progress=False)
         plain, plain_crossings = flag_routes(plain, layers)
         tradeoff = _tradeoff(plain, routes, layers, plain_crossings, crossings)
 
@@ -508,7 +540,9 @@ def _pops_table(
 ) -> gpd.GeoDataFrame:
     table = network.pops.reindex(pops.index)
     counts = sites.groupby("pop_id")["routed"].agg(["size", "sum"])
-    trench = routes.groupby("pop_id")["length_m"].sum() / 1000 if len(routes) else pd.Series(dtype=float)
+    trench = (
+        routes.groupby("pop_id")["length_m"].sum() / 1000 if len(routes) else pd.Series(dtype=float)
+    )
     out = gpd.GeoDataFrame(
         {
             "name": pops["name"].fillna("").astype(str),
@@ -530,5 +564,9 @@ def _log_summary(summary: pd.DataFrame, network: RoadNetwork) -> None:
     total = summary.loc["TOTAL"]
     log.info(
         "plan: %d of %d GPs routed, %.1f km trench (%.1f km off-road spurs, %.1f km bridge links)",
-        total["routed"], total["gps"], total["trench_km"], total["spur_km"], total["bridge_km"],
+        total["routed"],
+        total["gps"],
+        total["trench_km"],
+        total["spur_km"],
+        total["bridge_km"],
     )

@@ -14,7 +14,15 @@ import pytest
 
 from netplan import cli
 
-OUTPUTS = ["plan.gpkg", "summary.csv", "permits.csv", "permits.xlsx", "sites.csv", "plan.kml", "map.html"]
+OUTPUTS = [
+    "plan.gpkg",
+    "summary.csv",
+    "permits.csv",
+    "permits.xlsx",
+    "sites.csv",
+    "plan.kml",
+    "map.html",
+]
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +41,9 @@ def test_demo_writes_every_output(demo_dir):
     assert len(sites) == 92
     summary = pd.read_csv(demo_dir / "summary.csv", dtype={"pop_id": str}).set_index("pop_id")
     routes = gpd.read_file(demo_dir / "plan.gpkg", layer="routes")
-    assert summary.loc["TOTAL", "trench_km"] == pytest.approx(routes["length_m"].sum() / 1000, abs=1e-3)
+    assert summary.loc["TOTAL", "trench_km"] == pytest.approx(
+        routes["length_m"].sum() / 1000, abs=1e-3
+    )
     book = openpyxl.load_workbook(demo_dir / "permits.xlsx")
     assert book.sheetnames == ["Summary", "Forest Department", "NHAI - MoRTH"]
     html = (demo_dir / "map.html").read_text()
@@ -64,8 +74,18 @@ def test_bad_input_gives_one_line_error(tmp_path, sample_paths, capsys):
     bad = tmp_path / "gps.csv"
     bad.write_text("gp_id,name,longitude_typo,lat\n1,A,81.3,18.9\n")
     code = cli.main(
-        ["plan", "--sites", str(bad), "--pops", str(sample_paths["pops"]),
-         "--roads", str(sample_paths["roads"]), "--out", str(tmp_path / "o"), "--quiet"]
+        [
+            "plan",
+            "--sites",
+            str(bad),
+            "--pops",
+            str(sample_paths["pops"]),
+            "--roads",
+            str(sample_paths["roads"]),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
     )
     err = capsys.readouterr().err.strip()
     assert code == 2
@@ -77,8 +97,18 @@ def test_bad_input_gives_one_line_error(tmp_path, sample_paths, capsys):
 def test_debug_shows_traceback(tmp_path, sample_paths, capsys):
     missing = tmp_path / "nope.geojson"
     code = cli.main(
-        ["plan", "--sites", str(missing), "--pops", str(sample_paths["pops"]),
-         "--roads", str(sample_paths["roads"]), "--out", str(tmp_path / "o"), "--debug"]
+        [
+            "plan",
+            "--sites",
+            str(missing),
+            "--pops",
+            str(sample_paths["pops"]),
+            "--roads",
+            str(sample_paths["roads"]),
+            "--out",
+            str(tmp_path / "o"),
+            "--debug",
+        ]
     )
     err = capsys.readouterr().err
     assert code != 0 and "Traceback" in err and "nope.geojson" in err

@@ -105,7 +105,7 @@ def test_parallel_roads_of_different_length_are_both_kept():
     assert sorted(net.edges["length"].round(6)) == [1000.0, 1600.0]
     assert net.report["duplicates_dropped"] == 0
     # the networkx view holds the shorter of the two
-    (u, v, data), = net.graph.edges(data=True)
+    ((u, v, data),) = net.graph.edges(data=True)
     assert data["length"] == pytest.approx(1000.0)
 
 

@@ -17,7 +17,10 @@ X0, Y0 = 500_000.0, 2_300_000.0
 
 def _points(coords, prefix):
     return gpd.GeoDataFrame(
-        {"id": [f"{prefix}{i}" for i in range(len(coords))], "name": [f"{prefix} {i}" for i in range(len(coords))]},
+        {
+            "id": [f"{prefix}{i}" for i in range(len(coords))],
+            "name": [f"{prefix} {i}" for i in range(len(coords))],
+        },
         geometry=[Point(X0 + x, Y0 + y) for x, y in coords],
         crs=CRS,
     )
@@ -102,7 +105,11 @@ def test_every_gp_is_routed_or_has_a_reason():
     roads = _roads([[(0, 0), (1000, 0)], [(0, 5000), (1000, 5000)]])
     gps = _points([(1000, 10), (500, 2500), (500, 5000)], "gp")  # near, 2.5 km off, other fragment
     p = netplan.plan(
-        gps, _points([(0, 0)], "pop"), roads, options=NetworkOptions(max_bridge_m=1000), progress=False
+        gps,
+        _points([(0, 0)], "pop"),
+        roads,
+        options=NetworkOptions(max_bridge_m=1000),
+        progress=False,
     )
     assert len(p.sites) == 3
     assert p.sites.loc["gp0", "routed"]
@@ -126,8 +133,12 @@ def test_assign_by_column_matches_pop_names():
 
 def test_sample_plan(sample_paths):
     p = netplan.plan(
-        sample_paths["gps"], sample_paths["pops"], sample_paths["roads"],
-        forest=sample_paths["forest"], highways=sample_paths["highways"], progress=False,
+        sample_paths["gps"],
+        sample_paths["pops"],
+        sample_paths["roads"],
+        forest=sample_paths["forest"],
+        highways=sample_paths["highways"],
+        progress=False,
     )
     assert len(p.sites) == 92
     assert (p.sites["routed"] | (p.sites["reason"] != "")).all()
@@ -141,7 +152,10 @@ def test_sample_plan(sample_paths):
     routed = p.sites[p.sites["routed"]]
     assert (routed["route_m"] >= routed["network_m"] - 1e-6).all()
     star = netplan.plan(
-        sample_paths["gps"], sample_paths["pops"], sample_paths["roads"], topology="star",
+        sample_paths["gps"],
+        sample_paths["pops"],
+        sample_paths["roads"],
+        topology="star",
         progress=False,
     )
     assert star.routes["length_m"].sum() >= p.routes["length_m"].sum() - 1e-6
@@ -152,10 +166,16 @@ def test_sample_plan(sample_paths):
 
 def test_same_input_same_plan(sample_paths):
     layers = netplan.datasets.load_sample()
-    a = netplan.plan(layers["gps"], layers["pops"], layers["roads"], forest=layers["forest"], progress=False)
+    a = netplan.plan(
+        layers["gps"], layers["pops"], layers["roads"], forest=layers["forest"], progress=False
+    )
     shuffled = {k: v.sample(frac=1.0, random_state=7) for k, v in layers.items()}
     b = netplan.plan(
-        shuffled["gps"], shuffled["pops"], shuffled["roads"], forest=shuffled["forest"], progress=False
+        shuffled["gps"],
+        shuffled["pops"],
+        shuffled["roads"],
+        forest=shuffled["forest"],
+        progress=False,
     )
     pd.testing.assert_frame_equal(a.summary, b.summary)
     assert a.sites.sort_index()["pop_id"].equals(b.sites.sort_index()["pop_id"])
@@ -165,13 +185,19 @@ def test_same_input_same_plan(sample_paths):
 def test_extra_row_layer_from_spec(tmp_path):
     roads = _roads([[(0, 0), (2000, 0)]])
     rail = gpd.GeoDataFrame(
-        {"zone": ["SECR"]}, geometry=[LineString([(X0 + 700, Y0 - 900), (X0 + 700, Y0 + 900)])], crs=CRS
+        {"zone": ["SECR"]},
+        geometry=[LineString([(X0 + 700, Y0 - 900), (X0 + 700, Y0 + 900)])],
+        crs=CRS,
     )
     path = tmp_path / "rail.gpkg"
     rail.to_file(path)
     layer = RowLayer.from_spec(f"{path}:line:Railways:zone")
     p = netplan.plan(
-        _points([(2000, 0)], "gp"), _points([(0, 0)], "pop"), roads, row_layers=[layer], progress=False
+        _points([(2000, 0)], "gp"),
+        _points([(0, 0)], "pop"),
+        roads,
+        row_layers=[layer],
+        progress=False,
     )
     items = p.permits[p.permits["authority"] == "Railways"]
     assert items["sub_authority"].tolist() == ["SECR"]
