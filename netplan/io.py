@@ -552,6 +552,13 @@ def load_sites(
     InputError
         A subclass naming the file, rows and fix: missing columns, no CRS, wrong geometry,
         missing or out-of-range coordinates, swapped lon/lat, duplicate ids, bad encoding.
+    
+    Examples
+    --------
+    >>> from netplan import datasets, io
+    >>> gps = io.load_sites(datasets.sample_paths()["gps"])
+    >>> len(gps), gps.index.name, gps.crs.to_epsg()
+    (92, 'site_id', 4326)
     """
     what = f"{role}s"
     role_l = role.lower()

@@ -749,6 +749,16 @@ def build_network(
         Roads that are not lines, or sites that are not points.
     DuplicateIdError
         Two sites of one layer share an id.
+
+    Examples
+    --------
+    >>> import netplan
+    >>> sample = netplan.datasets.load_sample()
+    >>> net = netplan.build_network(
+    ...     sample["roads"], gps=sample["gps"], pops=sample["pops"], progress=False
+    ... )
+    >>> bool((net.gps["status"] == "ok").all()), net.crs.to_epsg()
+    (True, 32644)
     """
     t_start = time.perf_counter()
     bar = tqdm(total=6, desc="road network", disable=not progress, leave=False)
