@@ -18,7 +18,7 @@ import pandas as pd
 import pyogrio
 
 from netplan._errors import OutputExistsError
-from netplan.row import write_register_xlsx
+from netplan.row import write_register_csv, write_register_xlsx
 
 if TYPE_CHECKING:
     from netplan.plan import Plan
@@ -120,7 +120,7 @@ def write_plan(
         if len(plan.permits):
             _permits_layer(plan.permits).to_file(gpkg, layer="permits", driver="GPKG")
         plan.summary.to_csv(tmp / "summary.csv")
-        plan.permits.to_csv(tmp / "permits.csv", index=False)
+        write_register_csv(plan.permits, tmp / "permits.csv")
         write_register_xlsx(plan.permits, tmp / "permits.xlsx")
         plan.sites.drop(columns="geometry").assign(
             lon=plan.sites.geometry.x, lat=plan.sites.geometry.y

@@ -552,7 +552,7 @@ def load_sites(
     InputError
         A subclass naming the file, rows and fix: missing columns, no CRS, wrong geometry,
         missing or out-of-range coordinates, swapped lon/lat, duplicate ids, bad encoding.
-    
+
     Examples
     --------
     >>> from netplan import datasets, io
@@ -723,6 +723,47 @@ def _osm_lines(
     return gdf.reset_index(drop=True)
 
 
+def _load_lines(
+    path: PathOrFrame,
+    *,
+    what: str,
+    osm_classes: Sequence[str],
+    osm_ref_prefix: str | None,
+    layer: str | int | None,
+    class_col: str | None,
+    name_col: str | None,
+    ref_col: str | None,
+    crs: Any,
+    encoding: str | None,
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Read, validate and normalise a line layer (roads or highways); returns it and its label."""
+    if not isinstance(path, pd.DataFrame) and _kind_of_path(Path(path)) == "osm" and layer is None:
+        p = Path(path)
+        label = V.source_label(p)
+        if not p.exists():
+            raise FileNotFoundError(f"{p} does not exist; check the path")
+        gdf = _osm_lines(p, label=label, classes=osm_classes, ref_prefix=osm_ref_prefix, what=what)
+        declare: Any = crs
+        class_col = class_col or "highway"
+    else:
+        gdf, label, declare, _ = _read_any(
+            path, what=what, layer=layer, geometry="line", crs=crs, encoding=encoding
+        )
+    gdf = V.validate_layer(
+        gdf,
+        source=label,
+        what=what,
+        geometry="line",
+        crs=declare,
+        missing="drop",
+        ids=_feature_ids(gdf),
+    )
+    gdf = _normalise_lines(
+        gdf, label=label, what=what, class_col=class_col, name_col=name_col, ref_col=ref_col
+    )
+    return gdf, label
+
+
 def load_roads(
     path: PathOrFrame,
     *,
@@ -760,29 +801,17 @@ def load_roads(
         Features without geometry are dropped and invalid ones repaired, with a warning.
     """
     what = "roads"
-    if not isinstance(path, pd.DataFrame) and _kind_of_path(Path(path)) == "osm" and layer is None:
-        p = Path(path)
-        label = V.source_label(p)
-        if not p.exists():
-            raise FileNotFoundError(f"{p} does not exist; check the path")
-        gdf = _osm_lines(p, label=label, classes=OSM_ROAD_CLASSES, ref_prefix=None, what=what)
-        declare: Any = crs
-        class_col = class_col or "highway"
-    else:
-        gdf, label, declare, _ = _read_any(
-            path, what=what, layer=layer, geometry="line", crs=crs, encoding=encoding
-        )
-    gdf = V.validate_layer(
-        gdf,
-        source=label,
+    gdf, label = _load_lines(
+        path,
         what=what,
-        geometry="line",
-        crs=declare,
-        missing="drop",
-        ids=_feature_ids(gdf),
-    )
-    gdf = _normalise_lines(
-        gdf, label=label, what=what, class_col=class_col, name_col=name_col, ref_col=ref_col
+        osm_classes=OSM_ROAD_CLASSES,
+        osm_ref_prefix=None,
+        layer=layer,
+        class_col=class_col,
+        name_col=name_col,
+        ref_col=ref_col,
+        crs=crs,
+        encoding=encoding,
     )
     gdf = _explode_lines(gdf)
     V.tag(gdf, label, what)
@@ -823,29 +852,17 @@ def load_highways(
         LineStrings in the source CRS with columns ``ref``, ``road_class``, ``name`` (str).
     """
     what = "highways"
-    if not isinstance(path, pd.DataFrame) and _kind_of_path(Path(path)) == "osm" and layer is None:
-        p = Path(path)
-        label = V.source_label(p)
-        if not p.exists():
-            raise FileNotFoundError(f"{p} does not exist; check the path")
-        gdf = _osm_lines(p, label=label, classes=OSM_HIGHWAY_CLASSES, ref_prefix="NH", what=what)
-        declare: Any = crs
-        class_col = class_col or "highway"
-    else:
-        gdf, label, declare, _ = _read_any(
-            path, what=what, layer=layer, geometry="line", crs=crs, encoding=encoding
-        )
-    gdf = V.validate_layer(
-        gdf,
-        source=label,
+    gdf, label = _load_lines(
+        path,
         what=what,
-        geometry="line",
-        crs=declare,
-        missing="drop",
-        ids=_feature_ids(gdf),
-    )
-    gdf = _normalise_lines(
-        gdf, label=label, what=what, class_col=class_col, name_col=name_col, ref_col=ref_col
+        osm_classes=OSM_HIGHWAY_CLASSES,
+        osm_ref_prefix="NH",
+        layer=layer,
+        class_col=class_col,
+        name_col=name_col,
+        ref_col=ref_col,
+        crs=crs,
+        encoding=encoding,
     )
     if classes is not None:
         wanted = {str(c).strip() for c in classes}

@@ -70,7 +70,7 @@ _HIGHWAY = {"color": "#8c564b", "weight": 6, "opacity": 0.55}
 _PERMIT_STYLES: dict[str, dict[str, Any]] = {
     "crossing": {"radius": 6, "color": "#000000", "weight": 1.5, "fillColor": "#ffd400"},
     "along": {"radius": 6, "color": "#000000", "weight": 1.5, "fillColor": "#ff8c69"},
-    "entry": {"radius": 6, "color": "#000000", "weight": 1.5, "fillColor": "#0b6623"},
+    "entry": {"radius": 6, "color": "#000000", "weight": 1.5, "fillColor": "#a6611a"},
 }
 _PERMIT_LABELS = {
     "crossing": "Permission: road crosses a highway",

@@ -36,9 +36,23 @@ __all__ = ["Plan", "plan"]
 
 log = logging.getLogger(__name__)
 
-LayerInput = "str | PathLike[str] | gpd.GeoDataFrame"
+LayerInput = str | PathLike[str] | gpd.GeoDataFrame  # a file path or a loaded layer
 FOREST_SPLIT_CANDIDATES = ("division", "forest_division", "DIVISION", "Division", "range", "name")
 WGS84 = "EPSG:4326"
+ROUTE_COLUMNS = [
+    "pop_id",
+    "segment_id",
+    "edge_id",
+    "kind",
+    "offroad",
+    "road_class",
+    "road_name",
+    "ref",
+    "length_m",
+    "cable_m",
+    "gps_served",
+    "gp_ids",
+]
 
 
 @dataclass(eq=False)
@@ -279,38 +293,10 @@ def _design_all(
         table["ref"] = picked["ref"].to_numpy()
         table["length_m"] = picked["length"].to_numpy()
     else:
-        table = pd.DataFrame(
-            columns=[
-                "pop_id",
-                "edge_id",
-                "cable_m",
-                "gps_served",
-                "gp_ids",
-                "kind",
-                "offroad",
-                "road_class",
-                "road_name",
-                "ref",
-                "length_m",
-            ]
-        )
+        table = pd.DataFrame(columns=[c for c in ROUTE_COLUMNS if c != "segment_id"])
         geometry = np.empty(0, dtype=object)
     table.insert(1, "segment_id", np.arange(len(table), dtype=np.int64))
-    order = [
-        "pop_id",
-        "segment_id",
-        "edge_id",
-        "kind",
-        "offroad",
-        "road_class",
-        "road_name",
-        "ref",
-        "length_m",
-        "cable_m",
-        "gps_served",
-        "gp_ids",
-    ]
-    routes = gpd.GeoDataFrame(table[order], geometry=list(geometry), crs=network.crs)
+    routes = gpd.GeoDataFrame(table[ROUTE_COLUMNS], geometry=list(geometry), crs=network.crs)
     return routes, route_m, failures
 
 
