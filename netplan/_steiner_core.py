@@ -19,9 +19,16 @@ Algorithm
      minimum spanning tree most (all candidates scored at once from the tree's bottleneck
      matrix by a batched Prim; the best few checked exactly, pruning included);
    * MST-prune after every accepted move.
+3. Perturbed restarts (iterated local search): the shortest-path heuristic on weights multiplied
+   by seeded random factors in [1, 1.25], then local search on the true weights; the number of
+   restarts is a fixed work amount divided by ``k * m`` (:func:`restart_budget`), stopping early
+   after a few restarts without improvement. The best distinct trees are kept.
+4. Recombination: the instance restricted to the union of those trees is solved again (all
+   roots, local search) and the result improved on the full graph.
 
-All tie-breaking is by node / edge index, so results are deterministic (unless a deadline cuts the
-search short).
+All tie-breaking is by node / edge index and the random factors come from a fixed-seed
+``numpy.random.Generator``, so results are deterministic (unless a deadline cuts the search
+short).
 """
 
 from __future__ import annotations
@@ -620,6 +627,69 @@ class Solver:
         return edges
 
 
+def restart_budget(m: int, k: int) -> int:
+    """Number of perturbed restarts for a graph of ``m`` edges and ``k`` terminals.
+
+    One restart costs about ``k`` Dijkstra runs plus a local search, so the count is a fixed
+    amount of work divided by ``k * m`` (clamped): small instances get many restarts, huge ones
+    few. It depends on the instance size only, never on the clock.
+    """
+    work = _RESTART_WORK / max(1, k * (m + 1000))
+    return int(min(_MAX_RESTARTS, max(_MIN_RESTARTS, work)))
+
+
+_RESTART_WORK = 2.0e5
+_MIN_RESTARTS = 0
+_MAX_RESTARTS = 40
+_PATIENCE = 4
+_ELITE = 6
+_SEED = 20180601
+_LS_RESTARTS = True
+
+
+class _Elite:
+    """The best distinct trees found so far (cost, then insertion order, decide the ranking)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: list[tuple[float, int, np.ndarray]] = []
+        self.keys: set[bytes] = set()
+        self._count = 0
+
+    def add(self, cost: float, edges: np.ndarray) -> bool:
+        """Add a tree; return whether it is a new overall best."""
+        edges = np.sort(edges)
+        key = edges.tobytes()
+        if key in self.keys:
+            return False
+        best = self.items[0][0] if self.items else np.inf
+        self.keys.add(key)
+        self.items.append((cost, self._count, edges))
+        self._count += 1
+        self.items.sort(key=lambda t: (t[0], t[1]))
+        for _c, _i, e in self.items[self.size :]:
+            self.keys.discard(e.tobytes())
+        del self.items[self.size :]
+        return cost < best - 1e-9 * max(1.0, abs(cost))
+
+    @property
+    def best(self) -> tuple[float, np.ndarray]:
+        c, _i, e = self.items[0]
+        return c, e
+
+
+def _recombine(g: SimpleGraph, terminals: np.ndarray, edges: np.ndarray, deadline) -> np.ndarray:
+    """Solve the instance restricted to the union of several trees (``edges``)."""
+    nodes = np.unique(np.concatenate([g.u[edges], g.v[edges]]))
+    mp = np.full(g.n, -1, dtype=np.int64)
+    mp[nodes] = np.arange(len(nodes))
+    sub = SimpleGraph(len(nodes), mp[g.u[edges]], mp[g.v[edges]], g.w[edges])
+    out = solve(
+        sub, mp[terminals], deadline=deadline, n_roots=len(terminals), restarts=0, recombine=False
+    )
+    return edges[out]
+
+
 def solve(
     g: SimpleGraph,
     terminals: np.ndarray,
@@ -629,6 +699,9 @@ def solve(
     n_roots: int = 8,
     n_starts: int = 2,
     insertion: bool = True,
+    restarts: int | None = None,
+    recombine: bool = True,
+    ls_restarts: bool | None = None,
 ) -> np.ndarray:
     """Steiner tree edge indices of ``g`` spanning ``terminals`` (distinct, connected).
 
@@ -646,6 +719,16 @@ def solve(
         Number of roots of the shortest-path heuristic (spread over the terminals).
     n_starts
         Number of distinct best constructions improved by local search.
+    restarts
+        Number of perturbed restarts (``None``: :func:`restart_budget`). Each one runs the
+        shortest-path heuristic on weights multiplied by seeded random factors in [1, 1.25]
+        (edges of the current best tree get the high end more often), then local search on the
+        true weights. The search stops early after ``_PATIENCE`` restarts without improvement.
+    recombine
+        Finally solve again on the union of the best distinct trees found.
+    ls_restarts
+        Improve each restart's tree by key-path exchange and key-vertex elimination
+        (``None``: the module default ``_LS_RESTARTS``).
     """
     terminals = np.asarray(terminals, dtype=np.int64)
     k = len(terminals)
@@ -677,18 +760,42 @@ def solve(
         seen.add(key)
         starts.append((solver.cost(e), r, e))
     starts.sort(key=lambda t: (t[0], t[1]))
-    best = starts[0][2]
     if not local_search:
-        return best
-    best_cost = np.inf
+        return starts[0][2]
+    elite = _Elite(_ELITE)
+    n_restarts = restart_budget(g.m, k) if restarts is None else int(restarts)
     for _c, _r, e in starts[:n_starts]:
         e = solver.local_search(e, insertion)
-        c = solver.cost(e)
-        if c < best_cost - solver._tol(c):
-            best, best_cost = e, c
+        elite.add(solver.cost(e), e)
         if solver._timed_out():
             break
-    return best
+    if k <= 2:
+        return elite.best[1]
+    rng = np.random.default_rng(_SEED)
+    idle = 0
+    for _ in range(n_restarts):
+        if solver._timed_out() or idle >= _PATIENCE:
+            break
+        factor = rng.uniform(1.0, 1.25, g.m)
+        best_edges = elite.best[1]
+        factor[best_edges] = np.maximum(factor[best_edges], rng.uniform(1.0, 1.25, len(best_edges)))
+        pw = g.w * factor
+        csr = csr_matrix((pw[g.arc_edge], g.indices, g.indptr), shape=(g.n, g.n))
+        d, p = dijkstra(csr, indices=terminals, return_predecessors=True)
+        r = int(rng.integers(k))
+        e = solver.induced_clean(solver.prune(solver.sph(d, p, r)))
+        if _LS_RESTARTS if ls_restarts is None else ls_restarts:  # cheap moves only
+            e = solver.local_search(e, False)
+        if elite.add(solver.cost(e), e):
+            idle = 0
+        else:
+            idle += 1
+    if recombine and n_restarts and len(elite.items) > 1 and not solver._timed_out():
+        union = np.unique(np.concatenate([e for _c, _i, e in elite.items]))
+        e = _recombine(g, terminals, union, deadline)
+        e = solver.local_search(e, insertion)
+        elite.add(solver.cost(e), e)
+    return elite.best[1]
 
 
 def _batched_prim(mat: np.ndarray) -> np.ndarray:

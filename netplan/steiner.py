@@ -8,8 +8,11 @@ Method (see :mod:`netplan._steiner_core` for details): the shortest-path heurist
 Takahashi and Matsuyama run from several root terminals on a CSR view of the graph
 (:func:`scipy.sparse.csgraph.dijkstra`), each result replaced by the pruned minimum spanning tree
 of the subgraph its nodes induce; then local search on the best of them (key-path exchange,
-key-vertex elimination, Steiner-vertex insertion, MST-prune) until no move improves the tree.
-Results are deterministic: ties are broken by node and edge index, nothing is random. A
+key-vertex elimination, Steiner-vertex insertion, MST-prune) until no move improves the tree;
+then restarts on randomly perturbed weights (a fixed seed and a restart count set by the instance
+size, so more search on small instances) and a recombination step that re-solves the instance on
+the union of the best trees found. Results are deterministic: ties are broken by node and edge
+index and the perturbations are seeded. A
 ``time_budget`` stops the local search early (the result is then still a valid tree, but may
 depend on machine speed).
 """

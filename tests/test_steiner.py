@@ -239,3 +239,53 @@ def test_pace_reader_and_networkx_wrapper_agree(pace_dir):
     tree = steiner_tree(g, inst.terminals.tolist(), weight="weight")
     e = steiner_tree_arrays(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals)
     assert tree.size(weight="weight") == pytest.approx(float(inst.w[e].sum()))
+
+
+# ---------------------------------------------------------------- restarts and recombination
+
+
+def test_restart_budget_shrinks_with_size():
+    from netplan import _steiner_core as core
+
+    small = core.restart_budget(200, 5)
+    big = core.restart_budget(200_000, 50)
+    assert small > big >= 0
+    assert small <= core._MAX_RESTARTS
+
+
+def test_elite_keeps_best_distinct():
+    from netplan._steiner_core import _Elite
+
+    el = _Elite(2)
+    assert el.add(5.0, np.array([3, 1]))
+    assert not el.add(5.0, np.array([1, 3]))  # same tree
+    assert el.add(4.0, np.array([2]))
+    assert not el.add(6.0, np.array([7]))  # not a new best, and dropped (pool of 2)
+    assert [c for c, _i, _e in el.items] == [4.0, 5.0]
+    assert el.best[0] == 4.0 and el.best[1].tolist() == [2]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_restarts_deterministic_valid_and_not_worse(seed):
+    from netplan import _steiner_core as core
+    from netplan.steiner import _prepare
+
+    n, u, v, w, terms = _random_graph(300 + seed, 80, 0.06)
+    g, ids, t, _w = _prepare(n, u, v, w, terms)
+    plain = core.solve(g, t, restarts=0, recombine=False)
+    a = core.solve(g, t, restarts=6)
+    b = core.solve(g, t, restarts=6)
+    assert np.array_equal(a, b)
+    cost_a = _check_tree(n, u, v, w, terms, ids[a])
+    assert cost_a <= float(g.w[plain].sum()) + 1e-9
+
+
+def test_recombine_on_union_is_a_valid_tree():
+    from netplan import _steiner_core as core
+    from netplan.steiner import _prepare
+
+    n, u, v, w, terms = _random_graph(42, 60, 0.1)
+    g, ids, t, _w = _prepare(n, u, v, w, terms)
+    union = np.arange(g.m)  # the whole graph as "union": recombination must still work
+    e = core._recombine(g, t, union, None)
+    _check_tree(n, u, v, w, terms, ids[e])
