@@ -85,13 +85,12 @@ def assign_to_pops(
         nodes = ok_pops["node"].astype(np.int64).to_numpy()
         dist, _, sources = csr.dijkstra(np.unique(nodes), multi=True)
         owner = _node_to_pop(ok_pops["node"].astype(np.int64))
-        for gp_id in gp_table.index[ok_gps]:
-            node = int(gp_table.at[gp_id, "node"])
-            if np.isfinite(dist[node]):
-                result.at[gp_id, "pop_id"] = owner[int(sources[node])]
-                result.at[gp_id, "network_m"] = float(dist[node])
-            else:
-                result.at[gp_id, "reason"] = "no road path to any PoP"
+        ids = gp_table.index[ok_gps]
+        gp_nodes = gp_table.loc[ids, "node"].astype(np.int64).to_numpy()
+        reach = np.isfinite(dist[gp_nodes])
+        result.loc[ids[reach], "pop_id"] = [owner[int(s)] for s in sources[gp_nodes[reach]]]
+        result.loc[ids[reach], "network_m"] = dist[gp_nodes[reach]]
+        result.loc[ids[~reach], "reason"] = "no road path to any PoP"
         return result
 
     if gps is None or by not in gps.columns:

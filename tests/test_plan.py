@@ -212,3 +212,21 @@ def test_ladakh_real_roads(shared_data):
     assert p.sites["routed"].mean() >= 0.9
     report = p.network.report
     assert report["healed_gaps"] > 0 if "healed_gaps" in report else True
+
+
+def test_pops_outside_the_road_extent_are_refused():
+    roads = _roads([[(0, 0), (1000, 0)]])
+    far_pops = _points([(400_000, 300_000)], "pop")  # hundreds of km away
+    with pytest.raises(netplan.ExtentError, match="PoP"):
+        netplan.plan(_points([(500, 0)], "gp"), far_pops, roads, progress=False)
+
+
+def test_gps_in_several_unreachable_places_all_have_reasons():
+    # two PoPs share a node; a GP on an isolated fragment beyond the bridge limit
+    roads = _roads([[(0, 0), (1000, 0)], [(0, 9000), (1000, 9000)]])
+    pops = _points([(0, 0), (0, 0)], "pop")
+    gps = _points([(1000, 0), (1000, 9000)], "gp")
+    p = netplan.plan(gps, pops, roads, progress=False)
+    assert p.sites.loc["gp0", "pop_id"] == "pop0"  # the smaller id wins a shared node
+    assert not p.sites.loc["gp1", "routed"] and "PoP" in p.sites.loc["gp1", "reason"]
+    assert p.pops.loc["pop1", "n_gps"] == 0
