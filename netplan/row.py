@@ -85,6 +85,17 @@ _AUTO = "auto"
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FOREST_SPLITS = ("division", "forest_division", "DIVISION", "Division", "range", "RANGE")
 _NH_SPLITS = ("ref", "REF", "Ref", "nh_ref", "nh_no", "NH_NO")
+_ID_COLUMNS = (
+    "forest_id",
+    "feature_id",
+    "id",
+    "ID",
+    "fid",
+    "FID",
+    "osm_id",
+    "OBJECTID",
+    "objectid",
+)
 
 CROSSING_COLUMNS = [
     "layer",
@@ -95,6 +106,7 @@ CROSSING_COLUMNS = [
     "segment_id",
     "segment_ids",
     "gp_ids",
+    "feature_ids",
     "length_m",
     "chainage_km",
     "chainage_note",
@@ -112,6 +124,7 @@ PERMIT_COLUMNS = [
     "segment_ids",
     "gp_ids",
     "n_gps",
+    "feature_ids",
     "length_km",
     "area_ha",
     "crossings",
@@ -145,7 +158,8 @@ class RowLayer:
         Attribute whose values split applications (forest division, highway ref, railway zone);
         None makes the whole layer one application item (area) or one sub-authority (line).
     id_column
-        Optional attribute identifying features (checked to exist; kept for reports).
+        Attribute identifying features (polygon or line ids) in the routes (``L_ids``), the
+        crossings and the register (``feature_ids``); None uses the layer's index labels.
     corridor_width_m
         Area layers: width of the working strip for hectares (``length x width``), default
         :data:`DEFAULT_AREA_WIDTH_M` (1 m). Line layers: full width of the corridor centred on the
@@ -226,7 +240,7 @@ class RowLayer:
         authority: str = "Forest Department",
         name: str = "forest",
         corridor_width_m: float = DEFAULT_AREA_WIDTH_M,
-        id_column: str | None = None,
+        id_column: str | None = _AUTO,
     ) -> RowLayer:
         """Forest polygons (an area layer), applications split by forest division.
 
@@ -237,11 +251,15 @@ class RowLayer:
         split_by
             ``"auto"`` (default) uses the first of ``division``, ``forest_division``, ``range``
             present, else one item for the whole layer; a column name requires that column.
-        authority, name, corridor_width_m, id_column
+        id_column
+            ``"auto"`` (default) uses the first of ``forest_id``, ``id``, ``fid``, ``osm_id``, ...
+            present, else the index labels.
+        authority, name, corridor_width_m
             As in :class:`RowLayer`.
         """
         split = _auto_split(data, split_by, _FOREST_SPLITS)
-        return cls(data, name, "area", authority, split, id_column, corridor_width_m)
+        ids = _auto_split(data, id_column, _ID_COLUMNS)
+        return cls(data, name, "area", authority, split, ids, corridor_width_m)
 
     @classmethod
     def national_highway(
@@ -253,7 +271,7 @@ class RowLayer:
         name: str = "nh",
         corridor_width_m: float = DEFAULT_LINE_WIDTH_M,
         min_along_m: float | None = None,
-        id_column: str | None = None,
+        id_column: str | None = _AUTO,
     ) -> RowLayer:
         """National highway lines (a line layer), applications split by highway ``ref``.
 
@@ -263,11 +281,14 @@ class RowLayer:
             Highway (Multi)LineStrings, any CRS.
         split_by
             ``"auto"`` (default) uses ``ref`` if present, else one sub-authority for all.
-        authority, name, corridor_width_m, min_along_m, id_column
+        id_column
+            As in :meth:`forest`.
+        authority, name, corridor_width_m, min_along_m
             As in :class:`RowLayer`.
         """
         split = _auto_split(data, split_by, _NH_SPLITS)
-        return cls(data, name, "line", authority, split, id_column, corridor_width_m, min_along_m)
+        ids = _auto_split(data, id_column, _ID_COLUMNS)
+        return cls(data, name, "line", authority, split, ids, corridor_width_m, min_along_m)
 
     @classmethod
     def from_spec(cls, spec: str, *, name: str | None = None, **options: Any) -> RowLayer:
@@ -873,6 +894,40 @@ def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
 _KIND_ORDER = {"entry": 0, "crossing": 1, "along": 2}
 
 
+def _segment_features(layer: RowLayer, geoms: np.ndarray, crs: pyproj.CRS) -> pd.DataFrame:
+    """Pairs (segment position, feature id, split label) of segments that run inside an area
+    feature (by more than a centimetre) or inside a line feature's corridor."""
+    data = layer.data[layer.data.geometry.notna() & ~layer.data.geometry.is_empty]
+    if not pyproj.CRS.from_user_input(data.crs).equals(crs):
+        data = data.to_crs(crs)
+    feats = np.asarray(data.geometry.values, dtype=object)
+    if layer.kind == "area":
+        feats = shapely.make_valid(feats)
+        seg, feat = shapely.STRtree(feats).query(geoms, predicate="intersects")
+        inside = shapely.length(shapely.intersection(geoms[seg], feats[feat])) > 0.01
+    else:
+        half = layer.corridor_width_m / 2
+        seg, feat = shapely.STRtree(feats).query(geoms, predicate="dwithin", distance=half)
+        inside = np.ones(len(seg), dtype=bool)
+    ids = data[layer.id_column] if layer.id_column else pd.Series(data.index, index=data.index)
+    labels = _split_values(layer, data.index).to_numpy()
+    return pd.DataFrame(
+        {
+            "seg": seg[inside],
+            "feature": ids.astype(str).to_numpy()[feat[inside]],
+            "label": labels[feat[inside]].astype(str),
+        }
+    )
+
+
+def _item_feature_ids(pairs: pd.DataFrame, info: _Routes, item: dict) -> str:
+    """Ids of the features of the item's sub-authority that its segments run in."""
+    seg_ids = {int(t) for t in str(item["segment_ids"]).split(";") if t}
+    positions = np.flatnonzero(np.isin(info.seg_id, list(seg_ids)))
+    mine = pairs[pairs["seg"].isin(positions) & (pairs["label"] == item["sub_authority"])]
+    return _join_ids(mine["feature"].tolist())
+
+
 def flag_routes(
     routes: gpd.GeoDataFrame,
     layers: Sequence[RowLayer],
@@ -894,7 +949,8 @@ def flag_routes(
     Returns
     -------
     routes
-        A copy with, per area layer ``L``: ``in_L_m`` (float), ``L_ref`` (';'-joined split values
+        A copy with, per layer ``L``: ``L_ids`` (';'-joined ids of the features it runs in or
+        along); per area layer: ``in_L_m`` (float), ``L_ref`` (';'-joined split values
         it has length in); per line layer ``L``: ``L_ref`` (split values whose corridor it
         enters), ``L_crossings`` (int, each crossing counted on one segment), ``along_L_m``.
     crossings
@@ -921,6 +977,14 @@ def flag_routes(
             columns, found = _flag_line(layer, prep, info)
         for column, values in columns.items():
             out[column] = values
+        pairs = _segment_features(layer, info.geoms, crs)
+        ids = np.full(len(info.geoms), "", dtype=object)
+        if len(pairs):
+            joined = pairs.groupby("seg")["feature"].agg(_join_ids)
+            ids[joined.index.to_numpy()] = joined.to_numpy()
+        out[f"{layer.name}_ids"] = ids
+        for item in found:
+            item["feature_ids"] = _item_feature_ids(pairs, info, item)
         items.extend(found)
     crossings = _crossings_frame(items, crs, [layer.name for layer in layers])
     return out, crossings
@@ -996,8 +1060,9 @@ def permit_register(
                 f"({sorted(by_name)}); pass the same layers as to flag_routes"
             )
     frame = pd.DataFrame(crossings).copy()
-    if len(frame) and "gp_ids" not in frame.columns:
-        frame["gp_ids"] = ""
+    for column in ("gp_ids", "feature_ids"):
+        if len(frame) and column not in frame.columns:
+            frame[column] = ""
     for layer_index, layer in enumerate(layers):
         mine = frame[frame["layer"] == layer.name] if len(frame) else frame
         if not len(mine):
@@ -1023,6 +1088,7 @@ def permit_register(
                         "segment_ids": _join_tokens(group["segment_ids"]),
                         "gp_ids": gp_ids,
                         "n_gps": _count_tokens(gp_ids),
+                        "feature_ids": _join_tokens(group["feature_ids"]),
                         "length_km": length / 1000,
                         "area_ha": area,
                         "crossings": 0,
@@ -1047,6 +1113,7 @@ def permit_register(
                         "segment_ids": str(item.segment_ids),
                         "gp_ids": str(item.gp_ids),
                         "n_gps": _count_tokens(str(item.gp_ids)),
+                        "feature_ids": str(item.feature_ids),
                         "length_km": float(item.length_m) / 1000 if kind == "along" else 0.0,
                         "area_ha": np.nan,
                         "crossings": 1 if kind == "crossing" else 0,

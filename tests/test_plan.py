@@ -45,7 +45,7 @@ def detour_case():
     x in [500,1500]; a detour road north of the forest: (0,0)-(0,600)-(2000,600)-(2000,0), 3200 m."""
     roads = _roads([[(0, 0), (2000, 0)], [(0, 0), (0, 600), (2000, 600), (2000, 0)]])
     forest = gpd.GeoDataFrame(
-        {"division": ["North Division"], "name": ["Test RF"]},
+        {"forest_id": ["RF-7"], "division": ["North Division"], "name": ["Test RF"]},
         geometry=[box(X0 + 500, Y0 - 300, X0 + 1500, Y0 + 300)],
         crs=CRS,
     )
@@ -63,6 +63,10 @@ def test_route_through_forest_has_exact_forest_length(detour_case):
     forest_items = p.permits[p.permits["authority"] == "Forest Department"]
     assert forest_items["sub_authority"].tolist() == ["North Division"]
     assert forest_items["length_km"].sum() == pytest.approx(1.0)
+    # the polygon id travels with the segment, the entry point and the register item
+    assert set(p.routes.loc[p.routes["in_forest_m"] > 0, "forest_ids"]) == {"RF-7"}
+    assert p.crossings.loc[p.crossings["kind"] == "entry", "feature_ids"].tolist() == ["RF-7"]
+    assert forest_items["feature_ids"].tolist() == ["RF-7"]
 
 
 def test_permission_aware_detours_and_reports_the_trade(detour_case):
