@@ -625,6 +625,8 @@ def _add_permissions(m: folium.Map, crossings: gpd.GeoDataFrame, legend: list) -
                 ("PoP", _esc(row.get("pop_id"))),
                 ("segment", _esc(row.get("segment_id"))),
                 ("layer", _esc(row.get("layer"))),
+                ("feature ids", _esc(row.get("feature_ids"))),
+                ("GPs served", _esc(row.get("gp_ids"))),
             ]
         )
         tips.append(text)
