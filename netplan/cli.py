@@ -26,9 +26,17 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument(
         "--topology",
-        choices=["tree", "star"],
+        choices=["tree", "star", "ring"],
         default="tree",
-        help="tree: shared-trench Steiner tree per PoP (default); star: independent shortest paths",
+        help="tree: shared-trench Steiner tree per PoP (default); star: independent shortest "
+        "paths; ring: rings of GPs from the PoP back to it, for redundancy",
+    )
+    parser.add_argument(
+        "--ring-size",
+        type=int,
+        default=10,
+        metavar="N",
+        help="most GPs on one ring with --topology ring (default 10)",
     )
     parser.add_argument(
         "--assign-by",
@@ -173,6 +181,7 @@ def _run(args: argparse.Namespace) -> int:
         highways=layers["highways"],
         row_layers=[RowLayer.from_spec(spec) for spec in args.row_layer],
         topology=args.topology,
+        ring_size=args.ring_size,
         assign_by=args.assign_by,
         pop_key=args.pop_key,
         options=NetworkOptions(

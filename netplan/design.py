@@ -4,7 +4,12 @@ A design connects a root (the PoP's node) to terminal nodes (its GPs' nodes) ove
 weighted graph given as arrays ``u, v, w``:
 
 * ``"tree"``: a shared-trench Steiner tree (:func:`netplan.steiner.steiner_tree_arrays`);
-* ``"star"``: the union of independent shortest paths from the root, each GP with its own cable.
+* ``"star"``: the union of independent shortest paths from the root, each GP with its own cable;
+* ``"ring"``: rings of at most ``ring_size`` GPs that leave the root and come back to it, for
+  redundancy (BharatNet's amended design). GPs are taken in the order of a walk around the Steiner
+  tree, so each ring serves neighbouring GPs; each leg is a shortest path, and roads already used by
+  the ring cost ``1 + diversity`` times more, so the way back takes other roads where it can.
+  The length a ring runs twice over the same road (no physical redundancy there) is reported.
 
 The work is restricted to the PoP's *service area*: the nodes within a slack factor of the
 farthest terminal's distance, so each PoP is solved on a small compact graph.
@@ -17,12 +22,37 @@ from typing import Literal
 
 import numpy as np
 
-from netplan._csr import CSRGraph
+from netplan._csr import CSRGraph, path_edges
 from netplan.steiner import steiner_tree_arrays
 
-__all__ = ["Design", "design_routes", "Topology"]
+__all__ = ["Design", "Ring", "design_routes", "Topology"]
 
-Topology = Literal["tree", "star"]
+Topology = Literal["tree", "star", "ring"]
+
+
+@dataclass(frozen=True, eq=False)
+class Ring:
+    """One ring of a ring design.
+
+    Attributes
+    ----------
+    terminals
+        Terminal nodes in the order the ring visits them (from the root and back).
+    edges
+        Edge ids in traversal order (an edge appears twice where the ring runs over it twice).
+    length
+        Length of the ring.
+    shared
+        Length of the roads the ring runs over more than once: there, one cut breaks the ring.
+    distances
+        For each terminal, its distance from the root along the ring, the shorter way round.
+    """
+
+    terminals: tuple[int, ...]
+    edges: np.ndarray
+    length: float
+    shared: float
+    distances: tuple[float, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,7 +70,11 @@ class Design:
     cable_count
         Cables laid in the edge: 1 for a tree, the number of GPs served for a star.
     depth
-        Length from the root along the design to each terminal node.
+        Length from the root along the design to each terminal node (for a ring: the shorter
+        way round).
+    rings
+        The rings of a ring design (empty otherwise). For a ring design ``parent_node`` and
+        ``child_node`` are simply the edge ends.
     """
 
     edges: np.ndarray
@@ -49,6 +83,7 @@ class Design:
     served: tuple[tuple[int, ...], ...]
     cable_count: np.ndarray
     depth: dict[int, float]
+    rings: tuple[Ring, ...] = ()
 
 
 def _service_area(
@@ -126,6 +161,8 @@ def design_routes(
     margin: float = 5000.0,
     time_budget: float | None = None,
     length: np.ndarray | None = None,
+    ring_size: int = 10,
+    diversity: float = 2.0,
 ) -> Design:
     """Design the routes joining ``root`` to ``terminals``.
 
@@ -147,10 +184,16 @@ def design_routes(
         Seconds allowed for the Steiner local search.
     length
         Edge lengths used for :attr:`Design.depth` (default ``w``).
+    ring_size
+        Most GPs on one ring (``topology="ring"``).
+    diversity
+        Ring legs pay ``1 + diversity`` times the weight of roads their ring already uses.
     """
     length = np.asarray(w if length is None else length, dtype=float)
-    if topology not in ("tree", "star"):
-        raise ValueError(f"topology must be 'tree' or 'star', got {topology!r}")
+    if topology not in ("tree", "star", "ring"):
+        raise ValueError(f"topology must be 'tree', 'star' or 'ring', got {topology!r}")
+    if topology == "ring" and not ring_size >= 1:
+        raise ValueError(f"ring_size must be at least 1 GP, got {ring_size!r}")
     csr = csr if csr is not None else CSRGraph.from_arrays(n_nodes, u, v, w)
     terminals = np.unique(np.asarray(terminals, dtype=np.int64))
     terminal_set = set(terminals.tolist()) - {root}
@@ -165,12 +208,29 @@ def design_routes(
     lu, lv, lw = local[u[sub_edges]], local[v[sub_edges]], np.asarray(w)[sub_edges]
     local_terms = local[np.asarray(sorted(terminal_set | {root}))]
 
-    if topology == "tree":
+    if topology in ("tree", "ring"):
         chosen_local = steiner_tree_arrays(
             len(area), lu, lv, lw, local_terms, time_budget=time_budget
         )
         chosen = sub_edges[np.asarray(chosen_local, dtype=np.int64)]
-        return _root_edges(np.sort(chosen), u, v, length, root, terminal_set)
+        tree = _root_edges(np.sort(chosen), u, v, length, root, terminal_set)
+        if topology == "tree":
+            return tree
+        order = _walk_order(tree, root, terminal_set)
+        rings = _route_rings(
+            order,
+            len(area),
+            lu,
+            lv,
+            lw,
+            local,
+            sub_edges,
+            length,
+            root,
+            ring_size=ring_size,
+            diversity=diversity,
+        )
+        return _ring_design(rings, u, v)
 
     sub = CSRGraph.from_arrays(len(area), lu, lv, lw)
     _, pred = sub.dijkstra(int(local[root]))
@@ -192,4 +252,87 @@ def design_routes(
         served=design.served,
         cable_count=counts,
         depth=design.depth,
+    )
+
+
+def _walk_order(tree: Design, root: int, terminals: set[int]) -> list[int]:
+    """Terminals in the order a depth-first walk around ``tree`` meets them."""
+    children: dict[int, list[int]] = {}
+    for parent, child in zip(tree.parent_node.tolist(), tree.child_node.tolist(), strict=True):
+        children.setdefault(parent, []).append(child)
+    order: list[int] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node in terminals:
+            order.append(node)
+        stack.extend(sorted(children.get(node, ()), reverse=True))
+    return order
+
+
+def _route_rings(
+    order: list[int],
+    n_local: int,
+    lu: np.ndarray,
+    lv: np.ndarray,
+    lw: np.ndarray,
+    local: np.ndarray,
+    sub_edges: np.ndarray,
+    length: np.ndarray,
+    root: int,
+    *,
+    ring_size: int,
+    diversity: float,
+) -> list[Ring]:
+    """Cut ``order`` into balanced rings and route each leg on the service-area graph."""
+    n_rings = -(-len(order) // ring_size)
+    bounds = np.linspace(0, len(order), n_rings + 1).round().astype(int)
+    rings: list[Ring] = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        stops = [root, *order[a:b], root]
+        weight = lw.astype(float).copy()
+        legs: list[int] = []
+        reached: list[float] = []
+        for start, end in zip(stops[:-1], stops[1:], strict=True):
+            sub = CSRGraph.from_arrays(n_local, lu, lv, weight)
+            _, pred = sub.dijkstra(int(local[start]))
+            path = path_edges(sub, pred, int(local[end]))[::-1]
+            legs.extend(path.tolist())
+            weight[path] = lw[path] * (1.0 + diversity)
+            reached.append(float(length[sub_edges[legs]].sum()) if legs else 0.0)
+        edges = sub_edges[np.asarray(legs, dtype=np.int64)]
+        ids, counts = np.unique(edges, return_counts=True)
+        total = float(length[edges].sum())
+        rings.append(
+            Ring(
+                terminals=tuple(order[a:b]),
+                edges=edges,
+                length=total,
+                shared=float((length[ids] * (counts - 1)).sum()),
+                distances=tuple(min(d, total - d) for d in reached[:-1]),
+            )
+        )
+    return rings
+
+
+def _ring_design(rings: list[Ring], u: np.ndarray, v: np.ndarray) -> Design:
+    """Merge rings into one design: each road once, with its passes and the GPs it serves."""
+    passes: dict[int, int] = {}
+    served: dict[int, set[int]] = {}
+    depth: dict[int, float] = {}
+    for ring in rings:
+        for node, distance in zip(ring.terminals, ring.distances, strict=True):
+            depth[node] = min(depth.get(node, np.inf), distance)
+        for e in ring.edges.tolist():
+            passes[e] = passes.get(e, 0) + 1
+            served.setdefault(e, set()).update(ring.terminals)
+    edges = np.asarray(sorted(passes), dtype=np.int64)
+    return Design(
+        edges=edges,
+        parent_node=np.asarray(u)[edges],
+        child_node=np.asarray(v)[edges],
+        served=tuple(tuple(sorted(served[e])) for e in edges.tolist()),
+        cable_count=np.asarray([passes[e] for e in edges.tolist()], dtype=np.int64),
+        depth=depth,
+        rings=tuple(rings),
     )

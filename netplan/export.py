@@ -107,8 +107,9 @@ def write_plan(
     """Write every output of ``plan`` into ``directory`` and return it.
 
     Files: ``plan.gpkg`` (layers routes, sites, pops, crossings, permits), ``summary.csv``,
-    ``permits.csv``, ``permits.xlsx`` (one sheet per authority), ``sites.csv``, ``plan.kml`` and,
-    with ``map_html``, ``map.html``.
+    ``permits.csv``, ``permits.xlsx`` (one sheet per authority), ``sites.csv``, ``plan.kml``,
+    ``tradeoff.csv`` (permission-aware plans), ``rings.csv`` (ring plans) and, with ``map_html``,
+    ``map.html``.
     """
     with atomic_output_dir(directory, overwrite=overwrite) as tmp:
         gpkg = tmp / "plan.gpkg"
@@ -127,6 +128,8 @@ def write_plan(
         ).to_csv(tmp / "sites.csv")
         if plan.tradeoff is not None:
             plan.tradeoff.to_csv(tmp / "tradeoff.csv")
+        if plan.rings is not None:
+            plan.rings.to_csv(tmp / "rings.csv")
         _kml(plan, tmp / "plan.kml")
         if map_html:
             plan.to_html(tmp / "map.html")

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 LayerInput = str | PathLike[str] | gpd.GeoDataFrame  # a file path or a loaded layer
 FOREST_SPLIT_CANDIDATES = ("division", "forest_division", "DIVISION", "Division", "range", "name")
 WGS84 = "EPSG:4326"
+RING_COLUMNS = ["ring_id", "pop_id", "n_gps", "gp_ids", "length_m", "shared_m", "diverse_share"]
 ROUTE_COLUMNS = [
     "pop_id",
     "segment_id",
@@ -79,6 +80,9 @@ class Plan:
     tradeoff
         With a permission-aware :class:`~netplan.params.CostModel`: the length-only plan against
         this one (extra km against permissions avoided). ``None`` otherwise.
+    rings
+        With ``topology="ring"``: one row per ring (its GPs in order, length, and the length it
+        runs twice over the same road, where one cut breaks it). ``None`` otherwise.
     """
 
     routes: gpd.GeoDataFrame
@@ -92,6 +96,7 @@ class Plan:
     layers: tuple[RowLayer, ...] = ()
     network: RoadNetwork | None = None
     tradeoff: pd.DataFrame | None = None
+    rings: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         total = self.summary.loc["TOTAL"] if "TOTAL" in self.summary.index else None
@@ -228,8 +233,13 @@ def _design_all(
     *,
     topology: Topology,
     progress: bool,
-) -> tuple[gpd.GeoDataFrame, pd.Series, dict[str, str]]:
-    """Design every PoP; return route segments (metric CRS), route_m per GP, failures per PoP."""
+    ring_size: int = 10,
+) -> tuple[gpd.GeoDataFrame, pd.Series, dict[str, str], pd.DataFrame]:
+    """Design every PoP.
+
+    Returns route segments (metric CRS), route_m per GP, failures per PoP and, for rings, one row
+    per ring.
+    """
     u, v, length = network.arrays()
     n_nodes = len(network.nodes)
     csr = CSRGraph.from_arrays(n_nodes, u, v, weights)
@@ -241,6 +251,7 @@ def _design_all(
     rows: list[dict[str, Any]] = []
     geoms: list[int] = []
     flips: list[bool] = []
+    ring_rows: list[dict[str, Any]] = []
     edges = network.edges
     groups = list(assigned.groupby("pop_id", sort=True))
     for pop_id, group in tqdm(groups, desc="designing routes", unit="PoP", disable=not progress):
@@ -257,6 +268,7 @@ def _design_all(
                 topology=topology,
                 csr=csr,
                 length=length,
+                ring_size=ring_size,
             )
         except Exception as exc:  # keep the other PoPs; report this one
             log.exception("design failed for PoP %s", pop_id)
@@ -267,17 +279,35 @@ def _design_all(
             by_node.setdefault(int(node), []).append(str(gp_id))
         for gp_id, node in nodes.items():
             route_m.at[gp_id] = design.depth.get(int(node), 0.0 if int(node) == root else np.nan)
-        for i, edge_id in enumerate(design.edges.tolist()):
-            served = [g for n in design.served[i] for g in sorted(by_node.get(n, ()))]
-            rows.append(
+        rings_of_edge: dict[int, list[str]] = {}
+        for k, ring in enumerate(design.rings, start=1):
+            ring_id = f"{pop_id}-R{k}"
+            for e in np.unique(ring.edges).tolist():
+                rings_of_edge.setdefault(e, []).append(ring_id)
+            ring_gps = [g for n in ring.terminals for g in sorted(by_node.get(n, ()))]
+            ring_rows.append(
                 {
+                    "ring_id": ring_id,
                     "pop_id": str(pop_id),
-                    "edge_id": int(edge_id),
-                    "cable_m": float(length[edge_id] * design.cable_count[i]),
-                    "gps_served": len(served),
-                    "gp_ids": ";".join(served),
+                    "n_gps": len(ring_gps),
+                    "gp_ids": ";".join(ring_gps),
+                    "length_m": ring.length,
+                    "shared_m": ring.shared,
+                    "diverse_share": 1.0 - ring.shared / ring.length if ring.length else 1.0,
                 }
             )
+        for i, edge_id in enumerate(design.edges.tolist()):
+            served = [g for n in design.served[i] for g in sorted(by_node.get(n, ()))]
+            row = {
+                "pop_id": str(pop_id),
+                "edge_id": int(edge_id),
+                "cable_m": float(length[edge_id] * design.cable_count[i]),
+                "gps_served": len(served),
+                "gp_ids": ";".join(served),
+            }
+            if design.rings:
+                row["ring_ids"] = ";".join(rings_of_edge.get(int(edge_id), []))
+            rows.append(row)
             geoms.append(int(edge_id))
             flips.append(int(edges.at[edge_id, "u"]) != int(design.parent_node[i]))
     if rows:
@@ -296,8 +326,10 @@ def _design_all(
         table = pd.DataFrame(columns=[c for c in ROUTE_COLUMNS if c != "segment_id"])
         geometry = np.empty(0, dtype=object)
     table.insert(1, "segment_id", np.arange(len(table), dtype=np.int64))
-    routes = gpd.GeoDataFrame(table[ROUTE_COLUMNS], geometry=list(geometry), crs=network.crs)
-    return routes, route_m, failures
+    columns = ROUTE_COLUMNS + (["ring_ids"] if "ring_ids" in table.columns else [])
+    routes = gpd.GeoDataFrame(table[columns], geometry=list(geometry), crs=network.crs)
+    rings = pd.DataFrame(ring_rows, columns=RING_COLUMNS).set_index("ring_id")
+    return routes, route_m, failures, rings
 
 
 def _totals(routes: pd.DataFrame, layers: Sequence[RowLayer], crossings: pd.DataFrame) -> dict:
@@ -372,6 +404,7 @@ def plan(
     highways: LayerInput | None = None,
     row_layers: Sequence[RowLayer] = (),
     topology: Topology = "tree",
+    ring_size: int = 10,
     assign_by: str | None = None,
     pop_key: str | None = None,
     options: NetworkOptions = NetworkOptions(),
@@ -398,7 +431,10 @@ def plan(
     row_layers
         Further right-of-way layers (railway, river, protected area, ...).
     topology
-        ``"tree"``: shared-trench Steiner tree per PoP; ``"star"``: independent shortest paths.
+        ``"tree"``: shared-trench Steiner tree per PoP; ``"star"``: independent shortest paths;
+        ``"ring"``: rings from the PoP back to it, for redundancy (see :mod:`netplan.design`).
+    ring_size
+        Most GPs on one ring (``topology="ring"``).
     assign_by, pop_key
         Assign GPs to PoPs by a GP column (matched against ``pop_key`` of the PoPs); default: the
         PoP nearest by road.
@@ -428,8 +464,8 @@ def plan(
     >>> bool(p.sites["routed"].all() or p.unroutable["reason"].ne("").all())
     True
     """
-    if topology not in ("tree", "star"):
-        raise ValueError(f"topology must be 'tree' or 'star', got {topology!r}")
+    if topology not in ("tree", "star", "ring"):
+        raise ValueError(f"topology must be 'tree', 'star' or 'ring', got {topology!r}")
     gps_gdf = nio.load_sites(gps)
     pops_gdf = nio.load_pops(pops)
     roads_gdf = nio.load_roads(roads)
@@ -453,8 +489,8 @@ def plan(
         network, gps=gps_gdf, pops=pops_gdf, by=assign_by, pop_key=pop_key, csr=length_csr
     )
     weights = _weights(network, layers, costs, progress=progress)
-    routes, route_m, failures = _design_all(
-        network, weights, assignment, topology=topology, progress=progress
+    routes, route_m, failures, rings = _design_all(
+        network, weights, assignment, topology=topology, progress=progress, ring_size=ring_size
     )
     for pop_id, reason in failures.items():
         assignment.loc[assignment["pop_id"] == pop_id, "reason"] = reason
@@ -462,7 +498,9 @@ def plan(
 
     tradeoff = None
     if not costs.is_length_only:
-        plain, _, _ = _design_all(network, length, assignment, topology=topology, progress=False)
+        plain, _, _, _ = _design_all(
+            network, length, assignment, topology=topology, progress=False, ring_size=ring_size
+        )
         plain, plain_crossings = flag_routes(plain, layers)
         tradeoff = _tradeoff(plain, routes, layers, plain_crossings, crossings)
 
@@ -470,6 +508,8 @@ def plan(
     sites = _sites_table(gps_gdf, network, assignment, route_m)
     pops_table = _pops_table(pops_gdf, network, sites, routes)
     summary = _summary(routes, sites, pops_table, layers, crossings, costs)
+    if topology == "ring":
+        summary = _add_ring_totals(summary, rings)
     summary = summary.round(4)
     _log_summary(summary, network)
     return Plan(
@@ -484,7 +524,19 @@ def plan(
         layers=layers,
         network=network,
         tradeoff=tradeoff,
+        rings=rings if topology == "ring" else None,
     )
+
+
+def _add_ring_totals(summary: pd.DataFrame, rings: pd.DataFrame) -> pd.DataFrame:
+    """Ring count and the length rings run twice over one road, per PoP and in total."""
+    per_pop = rings.groupby("pop_id").agg(rings=("n_gps", "size"), shared_m=("shared_m", "sum"))
+    summary = summary.copy()
+    summary["rings"] = per_pop["rings"].reindex(summary.index).fillna(0).astype(int)
+    summary["ring_shared_km"] = per_pop["shared_m"].reindex(summary.index).fillna(0.0) / 1000
+    summary.loc["TOTAL", "rings"] = len(rings)
+    summary.loc["TOTAL", "ring_shared_km"] = rings["shared_m"].sum() / 1000
+    return summary
 
 
 def _tradeoff(plain, aware, layers, plain_crossings, aware_crossings) -> pd.DataFrame:

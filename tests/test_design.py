@@ -66,7 +66,7 @@ def test_service_area_excludes_far_nodes_but_keeps_detours():
 def test_unknown_topology():
     n, u, v, w = _star_with_centre()
     with pytest.raises(ValueError, match="topology"):
-        design_routes(n, u, v, w, 1, np.array([2]), topology="ring")  # type: ignore[arg-type]
+        design_routes(n, u, v, w, 1, np.array([2]), topology="mesh")  # type: ignore[arg-type]
 
 
 def test_csr_keeps_lightest_parallel_edge_and_finds_paths():
@@ -76,3 +76,49 @@ def test_csr_keeps_lightest_parallel_edge_and_finds_paths():
     dist, pred = csr.dijkstra(2)
     assert dist.tolist() == [1.0, 3.0, 0.0]
     assert sorted(path_edges(csr, pred, 1).tolist()) == [1, 2]
+
+
+def _square_with_two_ways():
+    """Root 0 and GPs 1, 2 on a square 0-1-2-3-0 (edges 100 m) plus a diagonal 0-2 of 150 m."""
+    u = np.array([0, 1, 2, 3, 0])
+    v = np.array([1, 2, 3, 0, 2])
+    w = np.array([100.0, 100.0, 100.0, 100.0, 150.0])
+    return 4, u, v, w
+
+
+def test_ring_goes_out_and_comes_back_another_way():
+    n, u, v, w = _square_with_two_ways()
+    design = design_routes(n, u, v, w, 0, np.array([1, 2]), topology="ring", ring_size=5)
+    (ring,) = design.rings
+    assert ring.terminals == (1, 2)
+    # out 0-1-2 (200 m), back on the diagonal (150 m): a closed, fully diverse ring
+    assert ring.length == pytest.approx(350.0)
+    assert ring.shared == pytest.approx(0.0)
+    assert sorted(design.edges.tolist()) == [0, 1, 4]
+    assert design.depth == {1: pytest.approx(100.0), 2: pytest.approx(150.0)}
+
+
+def test_ring_on_a_dead_end_road_reports_the_shared_length():
+    # a path 0-1-2: the only way back is the same road
+    u, v, w = np.array([0, 1]), np.array([1, 2]), np.array([100.0, 50.0])
+    design = design_routes(3, u, v, w, 0, np.array([2]), topology="ring")
+    (ring,) = design.rings
+    assert ring.length == pytest.approx(300.0)
+    assert ring.shared == pytest.approx(150.0)
+    assert design.cable_count.tolist() == [2, 2]
+
+
+def test_rings_are_balanced_and_cover_every_gp():
+    # a star of 7 GPs around the root, each on its own 10 m spoke, rim edges between neighbours
+    spokes_u, spokes_v = np.zeros(7, dtype=int), np.arange(1, 8)
+    rim_u, rim_v = np.arange(1, 7), np.arange(2, 8)
+    u = np.concatenate([spokes_u, rim_u])
+    v = np.concatenate([spokes_v, rim_v])
+    w = np.concatenate([np.full(7, 10.0), np.full(6, 5.0)])
+    design = design_routes(8, u, v, w, 0, np.arange(1, 8), topology="ring", ring_size=3)
+    sizes = [len(r.terminals) for r in design.rings]
+    assert sorted(sizes) == [2, 2, 3]
+    assert sorted(t for r in design.rings for t in r.terminals) == list(range(1, 8))
+    for ring in design.rings:  # every ring is a closed walk from the root
+        ends = np.concatenate([u[ring.edges], v[ring.edges]])
+        assert (np.bincount(ends, minlength=8) % 2 == 0).all()

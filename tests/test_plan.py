@@ -234,3 +234,31 @@ def test_gps_in_several_unreachable_places_all_have_reasons():
     assert p.sites.loc["gp0", "pop_id"] == "pop0"  # the smaller id wins a shared node
     assert not p.sites.loc["gp1", "routed"] and "PoP" in p.sites.loc["gp1", "reason"]
     assert p.pops.loc["pop1", "n_gps"] == 0
+
+
+def test_ring_plan_puts_every_gp_on_exactly_one_ring(sample_paths, tmp_path):
+    p = netplan.plan(
+        sample_paths["gps"],
+        sample_paths["pops"],
+        sample_paths["roads"],
+        topology="ring",
+        ring_size=8,
+        progress=False,
+    )
+    routed = p.sites[p.sites["routed"]]
+    on_rings = [g for ids in p.rings["gp_ids"] for g in ids.split(";")]
+    assert sorted(on_rings) == sorted(routed.index)
+    assert (p.rings["n_gps"] <= 8).all()
+    assert (p.rings["shared_m"] <= p.rings["length_m"]).all()
+    # every road of the plan belongs to a ring of its own PoP
+    for pop_id, ring_ids in zip(p.routes["pop_id"], p.routes["ring_ids"], strict=True):
+        assert ring_ids and all(r.startswith(f"{pop_id}-R") for r in ring_ids.split(";"))
+    assert p.summary.loc["TOTAL", "rings"] == len(p.rings)
+    # a ring is never shorter than the shared-trench tree of the same GPs
+    tree = netplan.plan(
+        sample_paths["gps"], sample_paths["pops"], sample_paths["roads"], progress=False
+    )
+    assert p.summary.loc["TOTAL", "trench_km"] >= tree.summary.loc["TOTAL", "trench_km"]
+    assert (routed["route_m"] >= routed["network_m"] - 1e-6).all()
+    out = p.to_file(tmp_path / "ring", map_html=False)
+    assert (out / "rings.csv").stat().st_size > 0
