@@ -301,7 +301,11 @@ def _design_all(
             row = {
                 "pop_id": str(pop_id),
                 "edge_id": int(edge_id),
-                "cable_m": float(length[edge_id] * design.cable_count[i]),
+                # a star lays one cable per GP (GPs sharing a node included); trees and rings
+                # lay one cable per pass
+                "cable_m": float(
+                    length[edge_id] * (len(served) if topology == "star" else design.cable_count[i])
+                ),
                 "gps_served": len(served),
                 "gp_ids": ";".join(served),
             }
@@ -323,7 +327,16 @@ def _design_all(
         table["ref"] = picked["ref"].to_numpy()
         table["length_m"] = picked["length"].to_numpy()
     else:
-        table = pd.DataFrame(columns=[c for c in ROUTE_COLUMNS if c != "segment_id"])
+        dtypes = {
+            "edge_id": np.int64,
+            "offroad": bool,
+            "length_m": float,
+            "cable_m": float,
+            "gps_served": np.int64,
+        }
+        table = pd.DataFrame(
+            {c: pd.Series(dtype=dtypes.get(c, object)) for c in ROUTE_COLUMNS if c != "segment_id"}
+        )
         geometry = np.empty(0, dtype=object)
     table.insert(1, "segment_id", np.arange(len(table), dtype=np.int64))
     columns = ROUTE_COLUMNS + (["ring_ids"] if "ring_ids" in table.columns else [])
