@@ -447,7 +447,8 @@ def plan(
         ``"tree"``: shared-trench Steiner tree per PoP; ``"star"``: independent shortest paths;
         ``"ring"``: rings from the PoP back to it, for redundancy (see :mod:`netplan.design`).
     ring_size
-        Most GPs on one ring (``topology="ring"``).
+        Most GP locations on one ring (``topology="ring"``; GPs at one spot are one stop, GPs at
+        their PoP's own location need no ring).
     assign_by, pop_key
         Assign GPs to PoPs by a GP column (matched against ``pop_key`` of the PoPs); default: the
         PoP nearest by road.

@@ -229,7 +229,7 @@ def _pop_trees(p: netplan.Plan) -> dict[str, nx.Graph]:
 # 1. every GP accounted for
 # --------------------------------------------------------------------------------------------
 @SETTINGS
-@given(cases(), st.sampled_from(("tree", "star")))
+@given(cases(), st.sampled_from(("tree", "star", "ring")))
 def test_every_gp_routed_or_has_reason(case: Case, topology: str) -> None:
     p = run_plan(case, topology=topology)
     given_ids = sorted(case.gps["site_id"])
@@ -480,3 +480,35 @@ def test_gp_at_its_pop_needs_no_route_and_columns_stay_numeric() -> None:
     for col in ("segment_id", "edge_id", "length_m", "cable_m", "gps_served"):
         assert pd.api.types.is_numeric_dtype(p.routes[col]), f"{col}: {p.routes[col].dtype}"
     assert pd.api.types.is_bool_dtype(p.routes["offroad"])
+
+
+# --------------------------------------------------------------------------------------------
+# rings: every routed GP on exactly one ring of its PoP; each ring's roads connect it to the PoP
+# --------------------------------------------------------------------------------------------
+@SETTINGS
+@given(cases(), st.integers(min_value=1, max_value=4))
+def test_rings_cover_each_routed_gp_once(case: Case, ring_size: int) -> None:
+    p = run_plan(case, topology="ring", ring_size=ring_size)
+    routed = p.sites[p.sites["routed"].astype(bool)]
+    gp_node = p.network.gps["node"]
+    pop_node = p.network.pops["node"]
+    # a GP at its PoP's own location needs no ring
+    at_pop = [g for g in routed.index if gp_node[g] == pop_node[routed.at[g, "pop_id"]]]
+    on_rings = [g for ids in p.rings["gp_ids"] for g in ids.split(";") if g]
+    assert sorted(on_rings) == sorted(set(routed.index) - set(at_pop))
+    # ring_size counts GP locations (GPs at one spot are one stop)
+    stops = p.rings["gp_ids"].map(lambda ids: len({int(gp_node[g]) for g in ids.split(";")}))
+    assert (stops <= ring_size).all()
+    assert (p.rings["shared_m"] <= p.rings["length_m"] + 1e-6).all()
+    assert (routed["route_m"] >= routed["network_m"] - 1e-6).all()
+    edges = p.network.edges
+    for ring_id, ring in p.rings.iterrows():
+        mine = p.routes[p.routes["ring_ids"].str.split(";").apply(lambda ids, r=ring_id: r in ids)]
+        g = nx.MultiGraph()
+        g.add_edges_from(
+            zip(edges.loc[mine["edge_id"], "u"], edges.loc[mine["edge_id"], "v"], strict=True)
+        )
+        pop_node = int(p.network.pops.at[ring["pop_id"], "node"])
+        gp_nodes = {int(p.network.gps.at[g_id, "node"]) for g_id in ring["gp_ids"].split(";")}
+        reachable = nx.node_connected_component(g, pop_node) if pop_node in g else {pop_node}
+        assert gp_nodes <= reachable
