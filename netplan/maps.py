@@ -251,7 +251,7 @@ def save_map(m: folium.Map, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(m.get_root().render(), encoding="utf-8")
-    logger.info("wrote map %s", path)
+    logger.debug("wrote map %s", path)
     return path
 
 
