@@ -37,7 +37,6 @@ __all__ = ["Plan", "plan"]
 log = logging.getLogger(__name__)
 
 LayerInput = str | PathLike[str] | gpd.GeoDataFrame  # a file path or a loaded layer
-FOREST_SPLIT_CANDIDATES = ("division", "forest_division", "DIVISION", "Division", "range", "name")
 WGS84 = "EPSG:4326"
 RING_COLUMNS = ["ring_id", "pop_id", "n_gps", "gp_ids", "length_m", "shared_m", "diverse_share"]
 ROUTE_COLUMNS = [
@@ -154,13 +153,6 @@ def _concat_or_none(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame | None:
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
 
 
-def _pick_split(data: gpd.GeoDataFrame, candidates: Sequence[str]) -> str | None:
-    for name in candidates:
-        if name in data.columns:
-            return name
-    return None
-
-
 def _highways_from_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
     road_class = roads.get("road_class", pd.Series("", index=roads.index)).astype(str)
     ref = roads.get("ref", pd.Series("", index=roads.index)).fillna("").astype(str)
@@ -184,16 +176,14 @@ def _row_layers(
 ) -> tuple[RowLayer, ...]:
     layers: list[RowLayer] = []
     if forest is not None:
-        split = _pick_split(forest, FOREST_SPLIT_CANDIDATES)
         kwargs = {} if forest_width_m is None else {"corridor_width_m": forest_width_m}
-        layers.append(RowLayer.forest(forest, split_by=split, **kwargs))
+        layers.append(RowLayer.forest(forest, **kwargs))
     if highways is None:
         highways = _highways_from_roads(roads)
         if highways is not None:
             log.info("national highways taken from the road layer (%d lines)", len(highways))
     if highways is not None:
-        split = "ref" if "ref" in highways.columns else None
-        layers.append(RowLayer.national_highway(highways, split_by=split))
+        layers.append(RowLayer.national_highway(highways))
     layers.extend(extra)
     names = [layer.name for layer in layers]
     duplicated = sorted({n for n in names if names.count(n) > 1})
