@@ -24,7 +24,12 @@ Algorithm
    restarts is a fixed work amount divided by ``k * m`` (:func:`restart_budget`), stopping early
    after a few restarts without improvement. The best distinct trees are kept.
 4. Recombination: the instance restricted to the union of those trees is solved again (all
-   roots, local search) and the result improved on the full graph.
+   roots, key-path exchange and key-vertex elimination) and the result improved on the full
+   graph by the full local search.
+
+Small instances (at most ``_DP_MAX_K`` terminals and ``2^(k-1) (n + m)`` below ``_DP_WORK``)
+are instead solved exactly by the Dreyfus-Wagner dynamic programme (:func:`dreyfus_wagner`),
+with one Dijkstra run per subset size (virtual sources carry the merged labels).
 
 All tie-breaking is by node / edge index and the random factors come from a fixed-seed
 ``numpy.random.Generator``, so results are deterministic (unless a deadline cuts the search
@@ -36,7 +41,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra, minimum_spanning_tree
 
 _NO_PRED = -9999
@@ -123,52 +128,77 @@ class _Tree:
     """Rooted view of a tree given by edge indices: preorder, subtree sizes and key paths."""
 
     def __init__(self, g: SimpleGraph, edges: np.ndarray, root: int, is_term: np.ndarray):
-        adj: dict[int, list[tuple[int, int]]] = {}
-        for e, a, b in zip(edges.tolist(), g.u[edges].tolist(), g.v[edges].tolist(), strict=True):
-            adj.setdefault(a, []).append((b, e))
-            adj.setdefault(b, []).append((a, e))
-        parent = {root: -1}
-        pedge = {root: -1}
-        order = []
-        stack = [root]
-        while stack:
-            x = stack.pop()
-            order.append(x)
-            px = parent[x]
-            for y, e in adj.get(x, ()):
-                if y != px:
-                    parent[y] = x
-                    pedge[y] = e
-                    stack.append(y)
-        self.order = np.array(order, dtype=np.int64)
-        tin = {x: i for i, x in enumerate(order)}
-        size = dict.fromkeys(order, 1)
+        edges = np.asarray(edges, dtype=np.int64)
+        ne = len(edges)
+        if ne == 0:
+            nodes_l = [int(root)]
+            order = [0]
+            par = [-1]
+            ped = [-1]
+            deg_l = [0]
+        else:
+            eu = g.u[edges]
+            ev = g.v[edges]
+            nodes = np.unique(np.concatenate([eu, ev]))
+            nn = len(nodes)
+            a = np.searchsorted(nodes, eu)
+            b = np.searchsorted(nodes, ev)
+            # arcs in edge order (a->b, then b->a), grouped by source keeping that order
+            src = np.empty(2 * ne, dtype=np.int64)
+            dst = np.empty(2 * ne, dtype=np.int64)
+            src[0::2], src[1::2] = a, b
+            dst[0::2], dst[1::2] = b, a
+            perm = np.argsort(src, kind="stable")
+            ptr = np.zeros(nn + 1, dtype=np.int64)
+            np.cumsum(np.bincount(src, minlength=nn), out=ptr[1:])
+            dst_l = dst[perm].tolist()
+            eid_l = np.repeat(edges, 2)[perm].tolist()
+            ptr_l = ptr.tolist()
+            nodes_l = nodes.tolist()
+            deg_l = np.diff(ptr).tolist()
+            par = [-1] * nn
+            ped = [-1] * nn
+            order = []
+            stack = [int(np.searchsorted(nodes, root))]
+            while stack:
+                x = stack.pop()
+                order.append(x)
+                px = par[x]
+                for j in range(ptr_l[x], ptr_l[x + 1]):
+                    y = dst_l[j]
+                    if y != px:
+                        par[y] = x
+                        ped[y] = eid_l[j]
+                        stack.append(y)
+        size_l = [1] * len(nodes_l)
         for x in reversed(order[1:]):
-            size[parent[x]] += size[x]
-        self.tin = tin
-        self.pedge = pedge
-        self.size = size
-        deg = {x: len(adj.get(x, ())) for x in order}
-        key = {x: bool(is_term[x]) or deg[x] >= 3 for x in order}
+            size_l[par[x]] += size_l[x]
+        term_l = is_term[np.array(nodes_l, dtype=np.int64)].tolist()
+        key_l = [t or d >= 3 for t, d in zip(term_l, deg_l, strict=True)]
+        gid = [nodes_l[x] for x in order]
+        self.order = np.array(gid, dtype=np.int64)
+        self.tin = dict(zip(gid, range(len(gid)), strict=True))
+        self.pedge = dict(zip(nodes_l, ped, strict=True))
+        self.size = dict(zip(nodes_l, size_l, strict=True))
+        self.deg = dict(zip(nodes_l, deg_l, strict=True))
+        self.key = dict(zip(nodes_l, key_l, strict=True))
+        self.parent = {nodes_l[x]: (nodes_l[p] if p >= 0 else -1) for x, p in enumerate(par)}
         w = g.w
         # key paths, one per non-root key node (its lower end)
         paths = []
         for x in order[1:]:
-            if not key[x]:
+            if not key_l[x]:
                 continue
-            pe = [pedge[x]]
+            pe = [ped[x]]
             inner = []
-            y = parent[x]
-            while not key[y]:
-                inner.append(y)
-                pe.append(pedge[y])
-                y = parent[y]
-            top = inner[-1] if inner else x
-            paths.append((x, y, top, pe, inner, float(w[pe].sum())))
+            y = par[x]
+            while not key_l[y]:
+                inner.append(nodes_l[y])
+                pe.append(ped[y])
+                y = par[y]
+            top = inner[-1] if inner else nodes_l[x]
+            paths.append((nodes_l[x], nodes_l[y], top, pe, inner, float(w[pe].sum())))
         self.paths = paths
-        self.deg = deg
-        self.key = key
-        self.parent = parent
 
     def subtree(self, x: int) -> np.ndarray:
         i = self.tin[x]
@@ -217,47 +247,46 @@ class Solver:
         return 1e-9 * max(1.0, abs(cost))
 
     def prune(self, edges: np.ndarray) -> np.ndarray:
-        """Remove non-terminal leaves repeatedly."""
+        """Remove non-terminal leaves repeatedly (the result does not depend on the order)."""
         g = self.g
-        eu = g.u[edges].tolist()
-        ev = g.v[edges].tolist()
-        adj: dict[int, list[int]] = {}
-        for i, (a, b) in enumerate(zip(eu, ev, strict=True)):
-            adj.setdefault(a, []).append(i)
-            adj.setdefault(b, []).append(i)
-        deg = {x: len(lst) for x, lst in adj.items()}
-        is_term = self.is_term
-        stack = [x for x, d in deg.items() if d == 1 and not is_term[x]]
-        if not stack:
+        if len(edges) == 0:
             return edges
-        alive = np.ones(len(edges), dtype=bool)
-        while stack:
-            x = stack.pop()
-            if deg[x] != 1:
-                continue
-            for i in adj[x]:
-                if alive[i]:
-                    alive[i] = False
-                    deg[x] -= 1
-                    y = ev[i] if eu[i] == x else eu[i]
-                    deg[y] -= 1
-                    if deg[y] == 1 and not is_term[y]:
-                        stack.append(y)
-                    break
-        return edges[alive]
+        eu = g.u[edges]
+        ev = g.v[edges]
+        nodes, inv = np.unique(np.concatenate([eu, ev]), return_inverse=True)
+        ne = len(edges)
+        a, b = inv[:ne], inv[ne:]
+        deg = np.bincount(inv, minlength=len(nodes))
+        steiner = ~self.is_term[nodes]
+        alive = np.ones(ne, dtype=bool)
+        while True:
+            leaf = steiner & (deg == 1)
+            hit = alive & (leaf[a] | leaf[b])
+            if not hit.any():
+                break
+            alive &= ~hit
+            deg -= np.bincount(a[hit], minlength=len(nodes)) + np.bincount(
+                b[hit], minlength=len(nodes)
+            )
+        return edges if alive.all() else edges[alive]
 
     def _mst(self, edges: np.ndarray, extra_nodes: np.ndarray | None = None) -> np.ndarray:
         """Minimum spanning forest of the subgraph formed by ``edges`` (edge indices)."""
         g = self.g
-        eu = g.u[edges]
-        ev = g.v[edges]
-        nodes = np.unique(np.concatenate([eu, ev]))
-        mp = self._map
-        mp[nodes] = np.arange(len(nodes))
+        ne = len(edges)
+        if ne == 0:
+            return np.asarray(edges, dtype=np.int64)
+        nodes, inv = np.unique(np.concatenate([g.u[edges], g.v[edges]]), return_inverse=True)
         s = len(nodes)
-        mat = coo_matrix((g.rank[edges], (mp[eu], mp[ev])), shape=(s, s))
-        mp[nodes] = -1
-        tree = minimum_spanning_tree(mat).tocoo()
+        a = inv[:ne]
+        order = np.argsort(a, kind="stable")
+        indptr = np.zeros(s + 1, dtype=np.int32)
+        np.cumsum(np.bincount(a, minlength=s), out=indptr[1:])
+        # one arc per edge (a simple graph has no repeated pair); ranks are distinct and >= 1
+        mat = csr_matrix(
+            (g.rank[edges][order], inv[ne:][order].astype(np.int32), indptr), shape=(s, s)
+        )
+        tree = minimum_spanning_tree(mat)
         return np.sort(g.by_rank[tree.data.astype(np.int64) - 1])
 
     def mst_clean(self, edges: np.ndarray) -> np.ndarray:
@@ -454,16 +483,14 @@ class Solver:
         arcs = g.arcs_of(reached)
         a = g.arc_src[arcs]
         b = g.indices[arcs].astype(np.int64)
-        ok = np.isfinite(dist[b]) & (a != banned) & (b != banned)
-        arcs, a, b = arcs[ok], a[ok], b[ok]
+        e = g.arc_edge[arcs]
+        val = dist[a] + g.w[e] + dist[b]  # infinite when b is unreached (or banned)
+        ok = val < bound
+        arcs, a, b, e, val = arcs[ok], a[ok], b[ok], e[ok], val[ok]
         la = lab[src[a]]
         lb = lab[src[b]]
-        ok = la < lb
-        arcs, a, b, la, lb = arcs[ok], a[ok], b[ok], la[ok], lb[ok]
-        e = g.arc_edge[arcs]
-        val = dist[a] + g.w[e] + dist[b]
         lab[sources] = -1
-        ok = val < bound
+        ok = la < lb
         if not ok.any():
             return None
         arcs, a, b, la, lb, e, val = arcs[ok], a[ok], b[ok], la[ok], lb[ok], e[ok], val[ok]
@@ -627,6 +654,103 @@ class Solver:
         return edges
 
 
+_DP_WORK = 3.0e6  # 2**(k-1) * (n + m) bound for the exact Dreyfus-Wagner DP
+_DP_CELLS = 2.0e7  # 2**(k-1) * n bound (memory of the DP tables)
+_DP_MAX_K = 9  # beyond this the 3^k merging costs more than the heuristic
+
+
+def dp_feasible(n: int, m: int, k: int) -> bool:
+    """Whether the exact Dreyfus-Wagner DP is cheap enough for this instance size."""
+    if k < 3 or k > _DP_MAX_K:
+        return False
+    q = 2 ** (k - 1)
+    return q * (n + m + 1) <= _DP_WORK and q * (n + 1) <= _DP_CELLS
+
+
+def _splits(s: int, masks: np.ndarray) -> np.ndarray:
+    """Proper subsets of the bit set ``s`` that contain its lowest bit."""
+    low = s & -s
+    rest = s ^ low
+    subs = np.unique(rest & masks[: rest + 1]) | low
+    return subs[subs != s]
+
+
+def dreyfus_wagner(g: SimpleGraph, terminals: np.ndarray) -> np.ndarray:
+    """Exact minimum Steiner tree by the Dreyfus-Wagner dynamic programme.
+
+    ``f[S](v)`` is the weight of a cheapest tree spanning the terminal subset ``S`` and node
+    ``v``: singletons are shortest-path distances; larger sets first merge two complementary
+    subsets at every node, then spread the merged labels by one Dijkstra run from a virtual
+    source joined to every node by an arc weighted with its label. The last terminal is the
+    root, so the tables cover subsets of the other ``k - 1``. Time ``O(3^k n + 2^k m log n)``.
+
+    Returns the tree's edge indices (sorted).
+    """
+    terminals = np.asarray(terminals, dtype=np.int64)
+    k = len(terminals)
+    n = g.n
+    q = k - 1
+    full = (1 << q) - 1
+    f = np.full((full + 1, n), np.inf)
+    preds = np.full((full + 1, n), _NO_PRED, dtype=np.int32)
+    d0, p0 = dijkstra(g.csr, indices=terminals[:q], return_predecessors=True)
+    for i in range(q):
+        f[1 << i] = d0[i]
+        preds[1 << i] = p0[i]
+    masks = np.arange(full + 1)
+    popc = np.zeros(full + 1, dtype=np.int64)
+    for i in range(q):
+        popc += (masks >> i) & 1
+    base = g.csr
+    b_indptr = base.indptr.astype(np.int64)
+    b_indices = base.indices.astype(np.int64)
+    for level in range(2, q + 1):
+        level_sets = np.flatnonzero(popc == level)
+        nb = len(level_sets)
+        merged = np.empty((nb, n))
+        for j, s in enumerate(level_sets.tolist()):
+            s1 = _splits(s, masks)
+            merged[j] = (f[s1] + f[s ^ s1]).min(axis=0)
+        # one Dijkstra run for the whole level: virtual sources n..n+nb-1, each with an arc
+        # to every node weighted by its merged label (sources have no incoming arcs)
+        indptr = np.concatenate([b_indptr, b_indptr[-1] + n * np.arange(1, nb + 1)])
+        indices = np.concatenate([b_indices, np.tile(np.arange(n, dtype=np.int64), nb)])
+        data = np.concatenate([base.data, merged.ravel()])
+        aug = csr_matrix((data, indices, indptr), shape=(n + nb, n + nb))
+        dist, pred = dijkstra(aug, indices=np.arange(n, n + nb), return_predecessors=True)
+        f[level_sets] = dist[:, :n]
+        pr = pred[:, :n]
+        preds[level_sets] = np.where(pr >= n, n, pr)
+    # reconstruction
+    out: list[int] = []
+    stack = [(full, int(terminals[q]))]
+    while stack:
+        s, v = stack.pop()
+        p = preds[s]
+        nodes = [v]
+        x = v
+        if popc[s] == 1:
+            while p[x] != _NO_PRED:
+                x = int(p[x])
+                nodes.append(x)
+        else:
+            while p[x] != n:
+                x = int(p[x])
+                nodes.append(x)
+        if len(nodes) > 1:
+            arr = np.array(nodes, dtype=np.int64)
+            out.extend(g.edge_ids(arr[:-1], arr[1:]).tolist())
+        if popc[s] == 1:
+            continue
+        u = x
+        s1 = _splits(s, masks)
+        val = f[s1, u] + f[s ^ s1, u]
+        j = int(np.argmin(val))
+        stack.append((int(s1[j]), u))
+        stack.append((int(s ^ s1[j]), u))
+    return np.unique(np.array(out, dtype=np.int64))
+
+
 def restart_budget(m: int, k: int) -> int:
     """Number of perturbed restarts for a graph of ``m`` edges and ``k`` terminals.
 
@@ -635,6 +759,8 @@ def restart_budget(m: int, k: int) -> int:
     few. It depends on the instance size only, never on the clock.
     """
     work = _RESTART_WORK / max(1, k * (m + 1000))
+    if work >= 0.5 > _MIN_RESTARTS:
+        work = max(work, 1.0)  # at least one restart (and recombination) when half of one fits
     return int(min(_MAX_RESTARTS, max(_MIN_RESTARTS, work)))
 
 
@@ -645,6 +771,9 @@ _PATIENCE = 4
 _ELITE = 6
 _SEED = 20180601
 _LS_RESTARTS = True
+_RECOMBINE_ROOTS = 1000  # shortest-path heuristic roots on the union graph (all terminals)
+_RECOMBINE_STARTS = 1  # local searches on the union graph
+_RECOMBINE_INSERTION = False  # cheap moves only there; the full search follows on the graph
 
 
 class _Elite:
@@ -685,7 +814,14 @@ def _recombine(g: SimpleGraph, terminals: np.ndarray, edges: np.ndarray, deadlin
     mp[nodes] = np.arange(len(nodes))
     sub = SimpleGraph(len(nodes), mp[g.u[edges]], mp[g.v[edges]], g.w[edges])
     out = solve(
-        sub, mp[terminals], deadline=deadline, n_roots=len(terminals), restarts=0, recombine=False
+        sub,
+        mp[terminals],
+        deadline=deadline,
+        n_roots=min(len(terminals), _RECOMBINE_ROOTS),
+        restarts=0,
+        recombine=False,
+        n_starts=_RECOMBINE_STARTS,
+        insertion=_RECOMBINE_INSERTION,
     )
     return edges[out]
 
@@ -735,6 +871,8 @@ def solve(
     if k <= 1:
         return np.empty(0, dtype=np.int64)
     solver = Solver(g, terminals, deadline)
+    if local_search and dp_feasible(g.n, g.m, k):
+        return solver.mst_clean(dreyfus_wagner(g, terminals))
     dist, pred = solver.distance_matrix()
     if k <= n_roots:
         roots = list(range(k))

@@ -251,6 +251,12 @@ def test_restart_budget_shrinks_with_size():
     big = core.restart_budget(200_000, 50)
     assert small > big >= 0
     assert small <= core._MAX_RESTARTS
+    # half a restart's worth of budget rounds up to one; less than half gives none
+    k = 10
+    m_half = int(core._RESTART_WORK / (0.6 * k)) - 1000
+    m_tiny = int(core._RESTART_WORK / (0.4 * k)) - 1000
+    assert core.restart_budget(m_half, k) == 1
+    assert core.restart_budget(m_tiny, k) == 0
 
 
 def test_elite_keeps_best_distinct():
@@ -289,3 +295,86 @@ def test_recombine_on_union_is_a_valid_tree():
     union = np.arange(g.m)  # the whole graph as "union": recombination must still work
     e = core._recombine(g, t, union, None)
     _check_tree(n, u, v, w, terms, ids[e])
+
+
+# ---------------------------------------------------------------- exact DP and tree helpers
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_dreyfus_wagner_equals_brute_force(seed):
+    from netplan import _steiner_core as core
+    from netplan.steiner import _prepare
+
+    rng = np.random.default_rng(500 + seed)
+    n, u, v, w, _t = _random_graph(500 + seed, 11, 0.35)
+    if seed % 3 == 0:
+        w[rng.random(len(w)) < 0.2] = 0.0  # zero-weight edges too
+    terms = rng.choice(n, size=3 + seed % 4, replace=False)
+    g, ids, t, _w = _prepare(n, u, v, w, terms)
+    e = core.dreyfus_wagner(g, t)
+    # the raw DP union may repeat a path; its cleaned version is a pruned tree of equal weight
+    clean = core.Solver(g, t).mst_clean(e)
+    cost = _check_tree(n, u, v, w, terms, ids[clean])
+    assert cost == pytest.approx(_brute_force(n, u, v, w, terms))
+    assert float(g.w[e].sum()) == pytest.approx(cost)
+
+
+def test_dreyfus_wagner_needs_steiner_vertices():
+    from netplan import _steiner_core as core
+
+    # a 3x3 grid with unit weights and the four corners as terminals: optimum 6
+    idx = np.arange(9).reshape(3, 3)
+    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    g = core.SimpleGraph(9, u, v, np.ones(len(u)))
+    e = core.dreyfus_wagner(g, np.array([0, 2, 6, 8]))
+    assert float(g.w[e].sum()) == 6.0
+    # weight 2 on the centre's edges: still 6, and the centre is then never needed
+    w = np.where((u == 4) | (v == 4), 2.0, 1.0)
+    g = core.SimpleGraph(9, u, v, w)
+    e = core.dreyfus_wagner(g, np.array([0, 2, 6, 8]))
+    assert float(g.w[e].sum()) == 6.0
+
+
+def test_dp_only_for_few_terminals_and_small_graphs():
+    from netplan import _steiner_core as core
+
+    assert core.dp_feasible(640, 4135, 9)
+    assert not core.dp_feasible(640, 204_480, 9)  # too many edges for 2^8 Dijkstra runs
+    assert not core.dp_feasible(50, 80, core._DP_MAX_K + 1)
+    assert not core.dp_feasible(50, 80, 2)  # two terminals: a shortest path does it
+
+
+def test_prune_strips_dangling_chains_only():
+    from netplan import _steiner_core as core
+
+    # path 0-1-2-3-4 with terminals 1, 3 plus a branch 2-5-6: keep only 1-2-3
+    u = np.array([0, 1, 2, 3, 2, 5])
+    v = np.array([1, 2, 3, 4, 5, 6])
+    g = core.SimpleGraph(7, u, v, np.ones(6))
+    s = core.Solver(g, np.array([1, 3]))
+    assert s.prune(np.arange(6)).tolist() == [1, 2]
+    assert s.prune(np.array([1, 2])).tolist() == [1, 2]
+    assert s.prune(np.empty(0, dtype=np.int64)).tolist() == []
+
+
+def test_tree_key_paths_partition_the_edges():
+    from netplan import _steiner_core as core
+
+    n, u, v, w, terms = _random_graph(77, 60, 0.08)
+    from netplan.steiner import _prepare
+
+    g, _ids, t, _w = _prepare(n, u, v, w, terms)
+    edges = core.solve(g, t, restarts=0, recombine=False)
+    s = core.Solver(g, t)
+    tree = core._Tree(g, edges, s.root, s.is_term)
+    assert len(tree.order) == len(edges) + 1 and tree.order[0] == s.root
+    assert tree.size[s.root] == len(tree.order)
+    covered = sorted(e for p in tree.paths for e in p[3])
+    assert covered == sorted(edges.tolist())
+    for low, high, _top, pe, inner, wp in tree.paths:
+        assert tree.key[low] and tree.key[high]
+        assert not any(tree.key[x] for x in inner) and len(pe) == len(inner) + 1
+        assert wp == pytest.approx(float(g.w[pe].sum()))
+        sub = set(tree.subtree(low).tolist())
+        assert high not in sub and low in sub
