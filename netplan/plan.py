@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from netplan import io as nio
 from netplan._csr import CSRGraph
+from netplan._errors import InputError
 from netplan._validate import check_same_area, check_within_extent
 from netplan.assign import assign_to_pops
 from netplan.design import Topology, design_routes
@@ -188,7 +189,10 @@ def _row_layers(
     names = [layer.name for layer in layers]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise ValueError(f"right-of-way layer names must be unique; repeated: {duplicated}")
+        raise InputError(
+            f"right-of-way layer names must be unique; repeated: {duplicated}. Give extra layers "
+            "their own name (RowLayer(name=...) or a differently named file for --row-layer)"
+        )
     return tuple(layers)
 
 
