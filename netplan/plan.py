@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 LayerInput = str | PathLike[str] | gpd.GeoDataFrame  # a file path or a loaded layer
 WGS84 = "EPSG:4326"
+EXTENT_MARGIN_M = 25_000.0
+"""Sites farther than this outside the road layer's bounding box mean a wrong CRS or area."""
 RING_COLUMNS = ["ring_id", "pop_id", "n_gps", "gp_ids", "length_m", "shared_m", "diverse_share"]
 ROUTE_COLUMNS = [
     "pop_id",
@@ -479,8 +481,11 @@ def plan(
     roads_gdf = nio.load_roads(roads)
     forest_gdf = nio.load_forest(forest) if forest is not None else None
     highways_gdf = nio.load_highways(highways) if highways is not None else None
-    check_within_extent(pops_gdf, roads_gdf, max_distance_m=options.max_spur_m)
-    check_within_extent(gps_gdf, roads_gdf, max_distance_m=options.max_spur_m)
+    # a gross mismatch (wrong CRS, wrong area) is an error; a site merely beyond the spur limit
+    # is listed as unroutable with its reason
+    extent_margin = max(EXTENT_MARGIN_M, options.max_spur_m)
+    check_within_extent(pops_gdf, roads_gdf, max_distance_m=extent_margin)
+    check_within_extent(gps_gdf, roads_gdf, max_distance_m=extent_margin)
     for extra in (forest_gdf, highways_gdf):
         if extra is not None:
             check_same_area(extra, roads_gdf)

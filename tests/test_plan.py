@@ -262,3 +262,11 @@ def test_ring_plan_puts_every_gp_on_exactly_one_ring(sample_paths, tmp_path):
     assert (routed["route_m"] >= routed["network_m"] - 1e-6).all()
     out = p.to_file(tmp_path / "ring", map_html=False)
     assert (out / "rings.csv").stat().st_size > 0
+
+
+def test_pop_just_beyond_the_spur_limit_is_unroutable_not_an_error():
+    # found by hypothesis: a lone PoP 2.1 km from a road used to trip the wrong-area check
+    roads = _roads([[(1500, 1500), (1500, 2200)]])
+    p = netplan.plan(_points([(1500, 1800)], "gp"), _points([(0, 0)], "pop"), roads, progress=False)
+    assert not p.pops.loc["pop0", "routed"] and "2000 m" in p.pops.loc["pop0", "reason"]
+    assert not p.sites.loc["gp0", "routed"] and p.sites.loc["gp0", "reason"]
