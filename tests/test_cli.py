@@ -135,3 +135,40 @@ def test_console_script_entry_point(tmp_path):
     )
     assert run.returncode == 0 and "--sites" in run.stdout and "--row-layer" in run.stdout
     assert not out.exists()
+
+
+def test_row_layer_and_permission_aware_from_the_command_line(tmp_path, sample_paths):
+    roads = gpd.read_parquet(sample_paths["roads"])
+    x0, y0, x1, y1 = roads.total_bounds
+    from shapely.geometry import LineString
+
+    rail = gpd.GeoDataFrame(
+        {"zone": ["East Coast Railway"], "name": ["Kirandul <b>line</b>"]},
+        geometry=[LineString([((x0 + x1) / 2, y0), ((x0 + x1) / 2, y1)])],
+        crs=roads.crs,
+    )
+    rail_path = tmp_path / "railway.geojson"
+    rail.to_file(rail_path)
+    out = tmp_path / "out"
+    code = cli.main(
+        [
+            "demo",
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-map",
+            "--permission-aware",
+            "--row-layer",
+            f"{rail_path}:line:Railways:zone",
+        ]
+    )
+    assert code == 0
+    permits = pd.read_csv(out / "permits.csv")
+    railway = permits[permits["authority"] == "Railways"]
+    assert len(railway) > 0 and set(railway["sub_authority"]) == {"East Coast Railway"}
+    tradeoff = pd.read_csv(out / "tradeoff.csv", index_col=0)
+    assert list(tradeoff.index) == ["length-only", "permission-aware", "difference"]
+    # on the sample the detours add ~9 km and avoid 2 NH crossings and ~15 km of forest
+    assert tradeoff.loc["difference", "trench_km"] > 0
+    assert tradeoff.loc["difference", "nh_crossings"] < 0
+    assert tradeoff.loc["difference", "in_forest_km"] < 0
