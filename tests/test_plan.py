@@ -270,3 +270,16 @@ def test_pop_just_beyond_the_spur_limit_is_unroutable_not_an_error():
     p = netplan.plan(_points([(1500, 1800)], "gp"), _points([(0, 0)], "pop"), roads, progress=False)
     assert not p.pops.loc["pop0", "routed"] and "2000 m" in p.pops.loc["pop0", "reason"]
     assert not p.sites.loc["gp0", "routed"] and p.sites.loc["gp0", "reason"]
+
+
+def test_hostile_names_from_input_files_are_escaped_in_the_plan_map(detour_case, tmp_path):
+    gps, pops, roads, forest = detour_case
+    gps["name"] = ['<script>alert("gp")</script>']
+    forest["name"] = ["<img src=x onerror=alert(1)>"]
+    roads["name"] = ['"Road" & <b>bold</b>', "</script><script>alert(2)</script>"]
+    p = netplan.plan(gps, pops, roads, forest=forest, progress=False)
+    html = p.to_html(tmp_path / "map.html").read_text()
+    for raw in ['<script>alert("gp")', "<img src=x", "<b>bold</b>", "<script>alert(2)"]:
+        assert raw not in html
+    # the name is there, HTML-escaped (and JSON-escaped inside the page's script)
+    assert "\\u0026lt;script\\u0026gt;alert(\\u0026quot;gp\\u0026quot;)" in html
