@@ -19,12 +19,15 @@ Algorithm
      minimum spanning tree most (all candidates scored at once from the tree's bottleneck
      matrix by a batched Prim; the best few checked exactly, pruning included);
    * MST-prune after every accepted move.
+
+   Moves found not to improve are remembered (by their edges) for the whole solve, restarts
+   included, and not tried again.
 3. Perturbed restarts (iterated local search): the shortest-path heuristic on weights multiplied
    by seeded random factors in [1, 1.25], then local search on the true weights; the number of
    restarts is a fixed work amount divided by ``k * m`` (:func:`restart_budget`), stopping early
    after a few restarts without improvement. The best distinct trees are kept.
-4. Recombination: the instance restricted to the union of those trees is solved again (all
-   roots, key-path exchange and key-vertex elimination) and the result improved on the full
+4. Recombination: the instance restricted to the union of those trees is solved again (up to
+   16 roots, key-path exchange and key-vertex elimination) and the result improved on the full
    graph by the full local search.
 
 Small instances (at most ``_DP_MAX_K`` terminals and ``2^(k-1) (n + m)`` below ``_DP_WORK``)
@@ -93,6 +96,13 @@ class SimpleGraph:
         key = np.minimum(self.u, self.v) * self.n + np.maximum(self.u, self.v)
         self._key_order = np.argsort(key, kind="stable")
         self._key_sorted = key[self._key_order]
+        self._lists: tuple[list[int], list[int], list[float]] | None = None
+
+    def lists(self) -> tuple[list[int], list[int], list[float]]:
+        """``u``, ``v`` and ``w`` as Python lists (built once, for per-edge loops on trees)."""
+        if self._lists is None:
+            self._lists = (self.u.tolist(), self.v.tolist(), self.w.tolist())
+        return self._lists
 
     def edge_ids(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Edge index of each node pair ``(a[i], b[i])`` (pairs must be edges)."""
@@ -128,76 +138,68 @@ class _Tree:
     """Rooted view of a tree given by edge indices: preorder, subtree sizes and key paths."""
 
     def __init__(self, g: SimpleGraph, edges: np.ndarray, root: int, is_term: np.ndarray):
-        edges = np.asarray(edges, dtype=np.int64)
-        ne = len(edges)
-        if ne == 0:
-            nodes_l = [int(root)]
-            order = [0]
-            par = [-1]
-            ped = [-1]
-            deg_l = [0]
-        else:
-            eu = g.u[edges]
-            ev = g.v[edges]
-            nodes = np.unique(np.concatenate([eu, ev]))
-            nn = len(nodes)
-            a = np.searchsorted(nodes, eu)
-            b = np.searchsorted(nodes, ev)
-            # arcs in edge order (a->b, then b->a), grouped by source keeping that order
-            src = np.empty(2 * ne, dtype=np.int64)
-            dst = np.empty(2 * ne, dtype=np.int64)
-            src[0::2], src[1::2] = a, b
-            dst[0::2], dst[1::2] = b, a
-            perm = np.argsort(src, kind="stable")
-            ptr = np.zeros(nn + 1, dtype=np.int64)
-            np.cumsum(np.bincount(src, minlength=nn), out=ptr[1:])
-            dst_l = dst[perm].tolist()
-            eid_l = np.repeat(edges, 2)[perm].tolist()
-            ptr_l = ptr.tolist()
-            nodes_l = nodes.tolist()
-            deg_l = np.diff(ptr).tolist()
-            par = [-1] * nn
-            ped = [-1] * nn
-            order = []
-            stack = [int(np.searchsorted(nodes, root))]
-            while stack:
-                x = stack.pop()
-                order.append(x)
-                px = par[x]
-                for j in range(ptr_l[x], ptr_l[x + 1]):
-                    y = dst_l[j]
-                    if y != px:
-                        par[y] = x
-                        ped[y] = eid_l[j]
-                        stack.append(y)
-        size_l = [1] * len(nodes_l)
+        root = int(root)
+        gu, gv, gw = g.lists()
+        adj: dict[int, list[tuple[int, int]]] = {}
+        for e in np.asarray(edges, dtype=np.int64).tolist():
+            a, b = gu[e], gv[e]
+            la = adj.get(a)
+            if la is None:
+                adj[a] = [(b, e)]
+            else:
+                la.append((b, e))
+            lb = adj.get(b)
+            if lb is None:
+                adj[b] = [(a, e)]
+            else:
+                lb.append((a, e))
+        if not adj:
+            adj[root] = []
+        par = {root: -1}
+        ped = {root: -1}
+        order = []
+        stack = [root]
+        while stack:
+            x = stack.pop()
+            order.append(x)
+            px = par[x]
+            for y, e in adj[x]:
+                if y != px:
+                    par[y] = x
+                    ped[y] = e
+                    stack.append(y)
+        size = dict.fromkeys(order, 1)
         for x in reversed(order[1:]):
-            size_l[par[x]] += size_l[x]
-        term_l = is_term[np.array(nodes_l, dtype=np.int64)].tolist()
-        key_l = [t or d >= 3 for t, d in zip(term_l, deg_l, strict=True)]
-        gid = [nodes_l[x] for x in order]
-        self.order = np.array(gid, dtype=np.int64)
-        self.tin = dict(zip(gid, range(len(gid)), strict=True))
-        self.pedge = dict(zip(nodes_l, ped, strict=True))
-        self.size = dict(zip(nodes_l, size_l, strict=True))
-        self.deg = dict(zip(nodes_l, deg_l, strict=True))
-        self.key = dict(zip(nodes_l, key_l, strict=True))
-        self.parent = {nodes_l[x]: (nodes_l[p] if p >= 0 else -1) for x, p in enumerate(par)}
-        w = g.w
+            size[par[x]] += size[x]
+        deg = {x: len(a) for x, a in adj.items()}
+        nodes_arr = np.array(order, dtype=np.int64)
+        term = dict(zip(order, is_term[nodes_arr].tolist(), strict=True))
+        key = {x: term[x] or deg[x] >= 3 for x in order}
+        self.order = nodes_arr
+        self.tin = dict(zip(order, range(len(order)), strict=True))
+        self.pedge = ped
+        self.size = size
+        self.deg = deg
+        self.key = key
+        self.parent = par
         # key paths, one per non-root key node (its lower end)
         paths = []
         for x in order[1:]:
-            if not key_l[x]:
+            if not key[x]:
                 continue
-            pe = [ped[x]]
+            e0 = ped[x]
+            pe = [e0]
+            wp = gw[e0]
             inner = []
             y = par[x]
-            while not key_l[y]:
-                inner.append(nodes_l[y])
-                pe.append(ped[y])
+            while not key[y]:
+                inner.append(y)
+                e1 = ped[y]
+                pe.append(e1)
+                wp += gw[e1]
                 y = par[y]
-            top = inner[-1] if inner else nodes_l[x]
-            paths.append((nodes_l[x], nodes_l[y], top, pe, inner, float(w[pe].sum())))
+            top = inner[-1] if inner else x
+            paths.append((x, y, top, pe, inner, wp))
         self.paths = paths
 
     def subtree(self, x: int) -> np.ndarray:
@@ -235,8 +237,16 @@ class Solver:
         self.insert_tries = 3
         self._failed_paths: set = set()
         self._failed_vertices: set = set()
+        self._tree_cache: tuple[bytes, _Tree] | None = None
 
     # ------------------------------------------------------------------ helpers
+    def _tree(self, edges: np.ndarray) -> _Tree:
+        """Rooted view of the tree ``edges``, reused while the same tree is asked for again."""
+        key = np.asarray(edges, dtype=np.int64).tobytes()
+        if self._tree_cache is None or self._tree_cache[0] != key:
+            self._tree_cache = (key, _Tree(self.g, edges, self.root, self.is_term))
+        return self._tree_cache[1]
+
     def _timed_out(self) -> bool:
         return self.deadline is not None and time.perf_counter() > self.deadline
 
@@ -371,7 +381,7 @@ class Solver:
         improved = False
         failed = self._failed_paths if self.memo else set()
         while not self._timed_out():
-            tree = _Tree(g, edges, self.root, self.is_term)
+            tree = self._tree(edges)
             found = False
             for low, _high, top, pe, _inner, wp in sorted(tree.paths, key=lambda p: (-p[5], p[0])):
                 pkey = tuple(sorted(pe))
@@ -422,7 +432,7 @@ class Solver:
         improved = False
         failed: set = self._failed_vertices if self.memo else set()
         while not self._timed_out():
-            tree = _Tree(g, edges, self.root, self.is_term)
+            tree = self._tree(edges)
             down: dict[int, list[tuple]] = {}
             up: dict[int, tuple] = {}
             for p in tree.paths:
@@ -558,7 +568,7 @@ class Solver:
         improved = False
         mask = np.zeros(g.n, dtype=bool)
         while not self._timed_out():
-            tree = _Tree(g, edges, self.root, self.is_term)
+            tree = self._tree(edges)
             nodes = tree.order
             s = len(nodes)
             if s < 2 or s > self.max_insert_tree:
@@ -635,8 +645,9 @@ class Solver:
         """Apply all moves until none improves (or the deadline passes)."""
         if len(self.terminals) <= 2 or len(edges) == 0:
             return edges
-        self._failed_paths = set()
-        self._failed_vertices = set()
+        if not _KEEP_MEMO:
+            self._failed_paths = set()
+            self._failed_vertices = set()
         while not self._timed_out():
             any_imp = False
             edges, imp = self.key_path_exchange(edges)
@@ -765,13 +776,16 @@ def restart_budget(m: int, k: int) -> int:
 
 
 _RESTART_WORK = 2.0e5
+_KEEP_MEMO = True  # failed-move memos persist across restarts (saves repeated searches)
+_N_STARTS = 2
+_N_ROOTS = 4
 _MIN_RESTARTS = 0
 _MAX_RESTARTS = 40
 _PATIENCE = 4
 _ELITE = 6
 _SEED = 20180601
 _LS_RESTARTS = True
-_RECOMBINE_ROOTS = 1000  # shortest-path heuristic roots on the union graph (all terminals)
+_RECOMBINE_ROOTS = 16  # shortest-path heuristic roots on the union graph (all terminals)
 _RECOMBINE_STARTS = 1  # local searches on the union graph
 _RECOMBINE_INSERTION = False  # cheap moves only there; the full search follows on the graph
 
@@ -832,8 +846,8 @@ def solve(
     *,
     deadline: float | None = None,
     local_search: bool = True,
-    n_roots: int = 8,
-    n_starts: int = 2,
+    n_roots: int | None = None,
+    n_starts: int | None = None,
     insertion: bool = True,
     restarts: int | None = None,
     recombine: bool = True,
@@ -852,9 +866,11 @@ def solve(
     local_search
         ``False`` returns the best construction (used by tests to compare).
     n_roots
-        Number of roots of the shortest-path heuristic (spread over the terminals).
+        Number of roots of the shortest-path heuristic (spread over the terminals;
+        ``None``: ``_N_ROOTS``).
     n_starts
-        Number of distinct best constructions improved by local search.
+        Number of distinct best constructions improved by local search (``None``:
+        ``_N_STARTS``).
     restarts
         Number of perturbed restarts (``None``: :func:`restart_budget`). Each one runs the
         shortest-path heuristic on weights multiplied by seeded random factors in [1, 1.25]
@@ -870,6 +886,10 @@ def solve(
     k = len(terminals)
     if k <= 1:
         return np.empty(0, dtype=np.int64)
+    if n_starts is None:
+        n_starts = _N_STARTS
+    if n_roots is None:
+        n_roots = _N_ROOTS
     solver = Solver(g, terminals, deadline)
     if local_search and dp_feasible(g.n, g.m, k):
         return solver.mst_clean(dreyfus_wagner(g, terminals))
