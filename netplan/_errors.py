@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "NetplanError",
     "InputError",
+    "InputFileNotFoundError",
     "EmptyLayerError",
     "MissingColumnError",
     "CRSError",
@@ -32,6 +33,10 @@ class NetplanError(Exception):
 
 class InputError(NetplanError, ValueError):
     """An input file or table cannot be used as given."""
+
+
+class InputFileNotFoundError(InputError, FileNotFoundError):
+    """An input file does not exist."""
 
 
 class EmptyLayerError(InputError):

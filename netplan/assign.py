@@ -10,6 +10,7 @@ import pandas as pd
 
 from netplan._csr import CSRGraph
 from netplan._errors import MissingColumnError
+from netplan._validate import ids_to_str
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -101,9 +102,9 @@ def assign_to_pops(
         )
     lookup: dict[str, str] = {}
     for key in _pop_key_values(pops, by, pop_key):
-        for pop_id, value in sorted(key.items(), key=lambda kv: str(kv[0])):
+        for pop_id, value in sorted(ids_to_str(key).items(), key=lambda kv: str(kv[0])):
             lookup.setdefault(str(value), str(pop_id))
-    wanted = gps[by].astype(str).reindex(gp_table.index)
+    wanted = ids_to_str(gps[by]).reindex(gp_table.index)
     for gp_id in gp_table.index:
         pop_id = lookup.get(str(wanted.at[gp_id]))
         if pop_id is None:

@@ -22,6 +22,13 @@ __all__ = ["main"]
 log = logging.getLogger("netplan")
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument(
@@ -33,7 +40,7 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ring-size",
-        type=int,
+        type=_positive_int,
         default=10,
         metavar="N",
         help="most GPs on one ring with --topology ring (default 10)",

@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 
 from netplan._csr import CSRGraph, path_edges
+from netplan._errors import DisconnectedTerminalsError
 from netplan.steiner import steiner_tree_arrays
 
 __all__ = ["Design", "Ring", "design_routes", "Topology"]
@@ -91,9 +92,13 @@ def _service_area(
 ) -> np.ndarray:
     """Nodes worth considering for ``root``'s design (sorted global node ids)."""
     dist, _ = csr.dijkstra(root)
+    unreachable = terminals[~np.isfinite(dist[terminals])]
+    if len(unreachable):
+        raise DisconnectedTerminalsError(
+            f"terminals {sorted(unreachable.tolist())} cannot be reached from the root {root}; "
+            "connect them (or leave them out) before designing"
+        )
     far = float(np.max(dist[terminals])) if len(terminals) else 0.0
-    if not np.isfinite(far):
-        far = float(np.max(dist[terminals][np.isfinite(dist[terminals])], initial=0.0))
     return np.flatnonzero(dist <= far * slack + margin)
 
 
@@ -234,15 +239,15 @@ def design_routes(
 
     sub = CSRGraph.from_arrays(len(area), lu, lv, lw)
     _, pred = sub.dijkstra(int(local[root]))
-    used: dict[int, int] = {}
+    # the union of the shortest paths: every node on a path from a terminal back to the root
+    on_paths: set[int] = set()
     for t in sorted(terminal_set):
         node = int(local[t])
-        while pred[node] >= 0:
-            prev = int(pred[node])
-            e_local = int(sub.edge_between(np.array([prev]), np.array([node]))[0])
-            used[e_local] = used.get(e_local, 0) + 1
-            node = prev
-    chosen = sub_edges[np.asarray(sorted(used), dtype=np.int64)]
+        while node not in on_paths and pred[node] >= 0:
+            on_paths.add(node)
+            node = int(pred[node])
+    nodes = np.asarray(sorted(on_paths), dtype=np.int64)
+    chosen = sub_edges[sub.edge_between(pred[nodes], nodes)]
     design = _root_edges(np.sort(chosen), u, v, length, root, terminal_set)
     counts = np.asarray([len(s) for s in design.served], dtype=np.int64)
     return Design(

@@ -26,6 +26,7 @@ from netplan._errors import (
     CRSError,
     EmptyLayerError,
     InputError,
+    InputFileNotFoundError,
     MissingColumnError,
 )
 
@@ -68,6 +69,7 @@ ID_COLUMNS: tuple[str, ...] = (
     "facility_id",
     "code",
     "objectid",
+    "index",  # the index of a GeoDataFrame given directly (see _as_frame)
 )
 NAME_COLUMNS: tuple[str, ...] = (
     "name",
@@ -343,11 +345,15 @@ def _feature_ids(gdf: pd.DataFrame) -> pd.Series | None:
 def _as_frame(
     source: PathOrFrame,
 ) -> tuple[pd.DataFrame, str]:
-    """A copy of a user-given (Geo)DataFrame with a RangeIndex (a named index becomes a column)."""
+    """A copy of a user-given (Geo)DataFrame with a RangeIndex.
+
+    A named index, or an unnamed unique one (the user's ids, e.g. after filtering), becomes a
+    column (``index`` when unnamed); a default or repeated index is dropped.
+    """
     df = source.copy()
     idx = df.index
     if not (isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1):
-        if idx.name is not None or not pd.api.types.is_integer_dtype(idx.dtype):
+        if idx.name is not None or idx.is_unique:
             name = idx.name if idx.name is not None else "index"
             if name in df.columns:
                 df = df.reset_index(drop=True)
@@ -386,7 +392,7 @@ def _read_any(
         path = Path(source)
         label = V.source_label(path)
         if not path.exists():
-            raise FileNotFoundError(
+            raise InputFileNotFoundError(
                 f"{path} does not exist; check the path (relative paths start at {Path.cwd()})"
             )
         kind = _kind_of_path(path)
@@ -515,6 +521,7 @@ def load_sites(
     layer: str | int | None = None,
     role: str = "GP",
     encoding: str | None = None,
+    str_columns: Sequence[str] = (),
 ) -> gpd.GeoDataFrame:
     """Load point sites (GPs, PoPs) with unique string ids.
 
@@ -540,6 +547,9 @@ def load_sites(
         "GP" or "PoP" (or any label): used in messages and to prefer ``gp_id`` or ``pop_id``.
     encoding
         Text encoding of a CSV (default UTF-8; e.g. "latin-1", "cp1252").
+    str_columns
+        Further columns to read as text from a CSV (codes with leading zeros, such as a block
+        code used to assign GPs to PoPs).
 
     Returns
     -------
@@ -565,7 +575,7 @@ def load_sites(
     id_candidates = tuple(
         sorted(ID_COLUMNS, key=lambda c: 0 if c == "site_id" else 1 if c == f"{role_l}_id" else 2)
     )
-    str_cols = list(id_candidates) + ([id_col] if id_col else [])
+    str_cols = list(id_candidates) + ([id_col] if id_col else []) + list(str_columns)
     gdf, label, declare, swap_hint = _read_any(
         path,
         what=what,
@@ -631,6 +641,7 @@ def load_pops(
     layer: str | int | None = None,
     role: str = "PoP",
     encoding: str | None = None,
+    str_columns: Sequence[str] = (),
 ) -> gpd.GeoDataFrame:
     """Load points of presence; :func:`load_sites` with ``role="PoP"``."""
     return load_sites(
@@ -645,6 +656,7 @@ def load_pops(
         layer=layer,
         role=role,
         encoding=encoding,
+        str_columns=str_columns,
     )
 
 
@@ -741,7 +753,7 @@ def _load_lines(
         p = Path(path)
         label = V.source_label(p)
         if not p.exists():
-            raise FileNotFoundError(f"{p} does not exist; check the path")
+            raise InputFileNotFoundError(f"{p} does not exist; check the path")
         gdf = _osm_lines(p, label=label, classes=osm_classes, ref_prefix=osm_ref_prefix, what=what)
         declare: Any = crs
         class_col = class_col or "highway"
@@ -912,7 +924,7 @@ def load_forest(
         p = Path(path)
         label = V.source_label(p)
         if not p.exists():
-            raise FileNotFoundError(f"{p} does not exist; check the path")
+            raise InputFileNotFoundError(f"{p} does not exist; check the path")
         gdf = _read_osm(
             p,
             source=label,

@@ -119,8 +119,10 @@ class Plan:
         """A folium map of the plan (shows inline in Jupyter)."""
         from netplan.maps import plan_map
 
-        forest = [layer.data for layer in self.layers if layer.kind == "area"]
-        lines = [layer.data for layer in self.layers if layer.kind == "line"]
+        # the map's forest and highway layers; other right-of-way layers show through their
+        # permission markers
+        forest = [layer.data for layer in self.layers if layer.name == "forest"]
+        lines = [layer.data for layer in self.layers if layer.name == "nh"]
         return plan_map(
             routes=self.routes,
             sites=self.sites,
@@ -249,6 +251,7 @@ def _design_all(
     flips: list[bool] = []
     ring_rows: list[dict[str, Any]] = []
     edges = network.edges
+    edge_u = edges["u"].to_numpy()
     groups = list(assigned.groupby("pop_id", sort=True))
     for pop_id, group in tqdm(groups, desc="designing routes", unit="PoP", disable=not progress):
         root = int(pop_nodes.at[pop_id])
@@ -292,6 +295,7 @@ def _design_all(
                     "diverse_share": 1.0 - ring.shared / ring.length if ring.length else 1.0,
                 }
             )
+        flips.extend((edge_u[design.edges] != design.parent_node).tolist())
         for i, edge_id in enumerate(design.edges.tolist()):
             served = [g for n in design.served[i] for g in sorted(by_node.get(n, ()))]
             row = {
@@ -309,7 +313,6 @@ def _design_all(
                 row["ring_ids"] = ";".join(rings_of_edge.get(int(edge_id), []))
             rows.append(row)
             geoms.append(int(edge_id))
-            flips.append(int(edges.at[edge_id, "u"]) != int(design.parent_node[i]))
     if rows:
         table = pd.DataFrame(rows)
         picked = edges.loc[geoms]
@@ -476,8 +479,14 @@ def plan(
     """
     if topology not in ("tree", "star", "ring"):
         raise ValueError(f"topology must be 'tree', 'star' or 'ring', got {topology!r}")
-    gps_gdf = nio.load_sites(gps)
-    pops_gdf = nio.load_pops(pops)
+    if topology == "ring" and not (isinstance(ring_size, int) and ring_size >= 1):
+        raise InputError(f"ring_size must be a whole number of GPs >= 1, got {ring_size!r}")
+    gps_gdf = nio.load_sites(gps, str_columns=[assign_by] if assign_by else ())
+    pops_gdf = nio.load_pops(pops, str_columns=[pop_key or assign_by] if assign_by else ())
+    if "TOTAL" in pops_gdf.index:
+        raise InputError(
+            "a PoP has the id 'TOTAL', which names the summary's total row; rename that PoP"
+        )
     roads_gdf = nio.load_roads(roads)
     forest_gdf = nio.load_forest(forest) if forest is not None else None
     highways_gdf = nio.load_highways(highways) if highways is not None else None
@@ -519,7 +528,7 @@ def plan(
 
     permits = permit_register(routes, crossings, layers, threshold_ha=permit_threshold_ha)
     sites = _sites_table(gps_gdf, network, assignment, route_m)
-    pops_table = _pops_table(pops_gdf, network, sites, routes)
+    pops_table = _pops_table(pops_gdf, network, sites, routes, failures)
     summary = _summary(routes, sites, pops_table, layers, crossings, costs)
     if topology == "ring":
         summary = _add_ring_totals(summary, rings)
@@ -587,9 +596,15 @@ def _sites_table(
 
 
 def _pops_table(
-    pops: gpd.GeoDataFrame, network: RoadNetwork, sites: pd.DataFrame, routes: pd.DataFrame
+    pops: gpd.GeoDataFrame,
+    network: RoadNetwork,
+    sites: pd.DataFrame,
+    routes: pd.DataFrame,
+    failures: dict[str, str],
 ) -> gpd.GeoDataFrame:
-    table = network.pops.reindex(pops.index)
+    table = network.pops.reindex(pops.index).copy()
+    for pop_id, reason in failures.items():
+        table.loc[pop_id, ["status", "reason"]] = ["unroutable", reason]
     counts = sites.groupby("pop_id")["routed"].agg(["size", "sum"])
     trench = (
         routes.groupby("pop_id")["length_m"].sum() / 1000 if len(routes) else pd.Series(dtype=float)

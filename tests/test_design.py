@@ -122,3 +122,12 @@ def test_rings_are_balanced_and_cover_every_gp():
     for ring in design.rings:  # every ring is a closed walk from the root
         ends = np.concatenate([u[ring.edges], v[ring.edges]])
         assert (np.bincount(ends, minlength=8) % 2 == 0).all()
+
+
+def test_unreachable_terminal_is_named():
+    from netplan import DisconnectedTerminalsError
+
+    u, v, w = np.array([0, 1, 3]), np.array([1, 2, 4]), np.ones(3)
+    for topology in ("tree", "star", "ring"):
+        with pytest.raises(DisconnectedTerminalsError, match=r"\[4\]"):
+            design_routes(5, u, v, w, 0, np.array([2, 4]), topology=topology)

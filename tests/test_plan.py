@@ -283,3 +283,44 @@ def test_hostile_names_from_input_files_are_escaped_in_the_plan_map(detour_case,
         assert raw not in html
     # the name is there, HTML-escaped (and JSON-escaped inside the page's script)
     assert "\\u0026lt;script\\u0026gt;alert(\\u0026quot;gp\\u0026quot;)" in html
+
+
+def test_assign_by_codes_with_leading_zeros(tmp_path):
+    roads = _roads([[(0, 0), (3000, 0)]])
+    gps = _points([(500, 0), (2500, 0)], "gp").to_crs(4326)
+    table = pd.DataFrame(
+        {
+            "gp_id": ["g1", "g2"],
+            "block": ["002", "001"],
+            "lon": gps.geometry.x,
+            "lat": gps.geometry.y,
+        }
+    )
+    table.to_csv(tmp_path / "gps.csv", index=False)
+    pops = _points([(0, 0), (3000, 0)], "pop")
+    pops["block"] = ["001", "002"]
+    pops.to_file(tmp_path / "pops.geojson")
+    p = netplan.plan(
+        tmp_path / "gps.csv", tmp_path / "pops.geojson", roads, assign_by="block", progress=False
+    )
+    assert p.sites["pop_id"].tolist() == ["pop1", "pop0"]
+    assert p.sites["routed"].all()
+
+
+def test_ids_of_a_given_geodataframe_index_are_kept():
+    gps = _points([(500, 0), (900, 0)], "gp").drop(columns="id")
+    gps.index = ["GP-A", "GP-B"]
+    pops = _points([(0, 0)], "pop").drop(columns="id")
+    pops.index = [17]
+    p = netplan.plan(gps, pops, _roads([[(0, 0), (1000, 0)]]), progress=False)
+    assert p.sites.index.tolist() == ["GP-A", "GP-B"]
+    assert p.pops.index.tolist() == ["17"]
+
+
+def test_bad_plan_options_are_input_errors(detour_case):
+    gps, pops, roads, _ = detour_case
+    with pytest.raises(netplan.InputError, match="ring_size"):
+        netplan.plan(gps, pops, roads, topology="ring", ring_size=0, progress=False)
+    pops = pops.assign(id=["TOTAL"])
+    with pytest.raises(netplan.InputError, match="TOTAL"):
+        netplan.plan(gps, pops, roads, progress=False)
