@@ -850,8 +850,8 @@ def check_same_area(
     crs_a = layer_a.crs.to_string() if layer_a.crs is not None else "none"
     crs_b = layer_b.crs.to_string() if layer_b.crs is not None else "none"
     raise ExtentError(
-        f"the {what_a} layer {la} (declared CRS {crs_a}: {_fmt_box(ba)}) does not overlap the "
-        f"{what_b} layer {lb} (declared CRS {crs_b}: {_fmt_box(bb)}) after reprojection. "
+        f"the {what_a} layer ({la}; declared CRS {crs_a}: {_fmt_box(ba)}) does not overlap the "
+        f"{what_b} layer ({lb}; declared CRS {crs_b}: {_fmt_box(bb)}) after reprojection. "
         "Layers in different CRSs are fine when each CRS is declared correctly; check the CRS "
         f"of {la} (pass crs='EPSG:...' when loading it, or fix its .prj) and that both cover "
         "the same area"

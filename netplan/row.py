@@ -420,8 +420,8 @@ def _prepare(layer: RowLayer, crs: pyproj.CRS) -> _Prepared:
         if bad.any():
             raise GeometryTypeError(
                 f"right-of-way layer {layer.name!r} is an area layer but feature "
-                f"{data.index[np.argmax(bad)]!r} is a {shapely.get_type_id(geoms[bad][:1])[0]} "
-                "geometry type id (not a polygon); use kind='line' for lines"
+                f"{data.index[np.argmax(bad)]!r} is a {geoms[bad][0].geom_type} "
+                "(not a polygon); use kind='line' for lines"
             )
         invalid = ~shapely.is_valid(geoms)
         if invalid.any():
@@ -505,8 +505,8 @@ def _metric_lines(data: Any, what: str) -> tuple[np.ndarray, pyproj.CRS, pd.Inde
     bad = ~np.isin(types, (1, 5)) & ~shapely.is_missing(geoms)
     if bad.any():
         raise GeometryTypeError(
-            f"{what} must be LineStrings; row {series.index[np.argmax(bad)]!r} is "
-            f"{shapely.get_type_id(geoms[bad][:1])[0]} (geometry type id). Pass the route lines"
+            f"{what} must be LineStrings; row {series.index[np.argmax(bad)]!r} is a "
+            f"{geoms[bad][0].geom_type}. Pass the route lines"
         )
     geoms = np.where(shapely.is_missing(geoms), shapely.linestrings([[0, 0], [0, 0]]), geoms)
     return geoms, crs, series.index
