@@ -172,3 +172,23 @@ def test_row_layer_and_permission_aware_from_the_command_line(tmp_path, sample_p
     assert tradeoff.loc["difference", "trench_km"] > 0
     assert tradeoff.loc["difference", "nh_crossings"] < 0
     assert tradeoff.loc["difference", "in_forest_km"] < 0
+
+
+def test_missing_file_is_a_one_line_input_error(tmp_path, sample_paths, capsys):
+    code = cli.main(
+        [
+            "plan",
+            "--sites",
+            str(tmp_path / "nope.csv"),
+            "--pops",
+            str(sample_paths["pops"]),
+            "--roads",
+            str(sample_paths["roads"]),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("netplan: error:") and "nope.csv" in err and "does not exist" in err
