@@ -83,3 +83,41 @@ def path_edges(csr: CSRGraph, predecessors: np.ndarray, target: int) -> np.ndarr
     if len(nodes_arr) < 2:
         return np.empty(0, dtype=np.int64)
     return csr.edge_between(nodes_arr[1:], nodes_arr[:-1])
+
+
+class ReweightableCSR:
+    """A :class:`CSRGraph` whose edge weights can be changed in place, cheaply.
+
+    Changing weights this way costs one array assignment instead of rebuilding the matrix; where
+    parallel edges join the same two nodes, the lightest one under the new weights is chosen again.
+    """
+
+    def __init__(self, n_nodes: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> None:
+        u = np.asarray(u, dtype=np.int64)
+        v = np.asarray(v, dtype=np.int64)
+        self.graph = CSRGraph.from_arrays(n_nodes, u, v, w)
+        self._slot_edge = self.graph.edge_ids.data.astype(np.int64) - 1
+        a, b = np.minimum(u, v), np.maximum(u, v)
+        idx = np.flatnonzero(a != b)
+        key = a[idx] * n_nodes + b[idx]
+        order = idx[np.argsort(key, kind="stable")]
+        sorted_key = a[order] * n_nodes + b[order]
+        starts = (
+            np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(order) else []
+        )
+        ends = np.r_[starts[1:], len(order)] if len(order) else []
+        self._parallel: list[tuple[np.ndarray, np.ndarray]] = []
+        for start, end in zip(starts, ends, strict=True):
+            if end - start > 1:
+                group = order[start:end]
+                self._parallel.append((group, np.flatnonzero(np.isin(self._slot_edge, group))))
+
+    def set_weights(self, w: np.ndarray) -> CSRGraph:
+        """Use weights ``w`` (aligned with the edge arrays) from now on; returns the graph."""
+        w = np.maximum(np.asarray(w, dtype=np.float64), 1e-9)
+        for group, slots in self._parallel:
+            best = group[np.argmin(w[group])]
+            self._slot_edge[slots] = best
+            self.graph.edge_ids.data[slots] = best + 1
+        self.graph.matrix.data[:] = w[self._slot_edge]
+        return self.graph

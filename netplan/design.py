@@ -22,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from netplan._csr import CSRGraph, path_edges
+from netplan._csr import CSRGraph, ReweightableCSR, path_edges
 from netplan._errors import DisconnectedTerminalsError
 from netplan.steiner import steiner_tree_arrays
 
@@ -293,18 +293,21 @@ def _route_rings(
     n_rings = -(-len(order) // ring_size)
     bounds = np.linspace(0, len(order), n_rings + 1).round().astype(int)
     rings: list[Ring] = []
+    graph = ReweightableCSR(n_local, lu, lv, lw)
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         stops = [root, *order[a:b], root]
         weight = lw.astype(float).copy()
         legs: list[int] = []
         reached: list[float] = []
+        travelled = 0.0
         for start, end in zip(stops[:-1], stops[1:], strict=True):
-            sub = CSRGraph.from_arrays(n_local, lu, lv, weight)
+            sub = graph.set_weights(weight)
             _, pred = sub.dijkstra(int(local[start]))
             path = path_edges(sub, pred, int(local[end]))[::-1]
             legs.extend(path.tolist())
             weight[path] = lw[path] * (1.0 + diversity)
-            reached.append(float(length[sub_edges[legs]].sum()) if legs else 0.0)
+            travelled += float(length[sub_edges[path]].sum())
+            reached.append(travelled)
         edges = sub_edges[np.asarray(legs, dtype=np.int64)]
         ids, counts = np.unique(edges, return_counts=True)
         total = float(length[edges].sum())

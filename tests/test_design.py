@@ -131,3 +131,27 @@ def test_unreachable_terminal_is_named():
     for topology in ("tree", "star", "ring"):
         with pytest.raises(DisconnectedTerminalsError, match=r"\[4\]"):
             design_routes(5, u, v, w, 0, np.array([2, 4]), topology=topology)
+
+
+def test_ring_comes_back_on_a_parallel_road():
+    # two roads join the root and the GP: 100 m and 130 m; the ring uses both (fully diverse)
+    u, v, w = np.array([0, 0]), np.array([1, 1]), np.array([100.0, 130.0])
+    design = design_routes(2, u, v, w, 0, np.array([1]), topology="ring")
+    (ring,) = design.rings
+    assert sorted(ring.edges.tolist()) == [0, 1]
+    assert ring.length == pytest.approx(230.0) and ring.shared == 0.0
+    assert design.depth == {1: pytest.approx(100.0)}
+
+
+def test_reweightable_csr_matches_a_rebuild():
+    from netplan._csr import CSRGraph, ReweightableCSR
+
+    rng = np.random.default_rng(3)
+    u, v = rng.integers(0, 30, 120), rng.integers(0, 30, 120)
+    w = rng.uniform(1, 10, 120)
+    graph = ReweightableCSR(30, u, v, w)
+    for _ in range(3):
+        w = w * rng.uniform(1, 3, 120)
+        fresh = CSRGraph.from_arrays(30, u, v, w)
+        reused = graph.set_weights(w)
+        assert np.allclose(reused.dijkstra(0)[0], fresh.dijkstra(0)[0])
