@@ -232,6 +232,7 @@ def _design_all(
     topology: Topology,
     progress: bool,
     ring_size: int = 10,
+    csr: CSRGraph | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.Series, dict[str, str], pd.DataFrame]:
     """Design every PoP.
 
@@ -240,7 +241,7 @@ def _design_all(
     """
     u, v, length = network.arrays()
     n_nodes = len(network.nodes)
-    csr = CSRGraph.from_arrays(n_nodes, u, v, weights)
+    csr = csr if csr is not None else CSRGraph.from_arrays(n_nodes, u, v, weights)
     gp_nodes = network.gps["node"]
     pop_nodes = network.pops["node"]
     assigned = assignment[assignment["reason"] == ""]
@@ -512,7 +513,13 @@ def plan(
     )
     weights = _weights(network, layers, costs, progress=progress)
     routes, route_m, failures, rings = _design_all(
-        network, weights, assignment, topology=topology, progress=progress, ring_size=ring_size
+        network,
+        weights,
+        assignment,
+        topology=topology,
+        progress=progress,
+        ring_size=ring_size,
+        csr=length_csr if costs.is_length_only else None,
     )
     for pop_id, reason in failures.items():
         assignment.loc[assignment["pop_id"] == pop_id, "reason"] = reason
@@ -521,7 +528,13 @@ def plan(
     tradeoff = None
     if not costs.is_length_only:
         plain, _, _, _ = _design_all(
-            network, length, assignment, topology=topology, progress=False, ring_size=ring_size
+            network,
+            length,
+            assignment,
+            topology=topology,
+            progress=False,
+            ring_size=ring_size,
+            csr=length_csr,
         )
         plain, plain_crossings = flag_routes(plain, layers)
         tradeoff = _tradeoff(plain, routes, layers, plain_crossings, crossings)
