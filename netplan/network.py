@@ -52,6 +52,7 @@ from scipy.sparse import csgraph
 from tqdm.auto import tqdm
 
 from netplan import _noding as nd
+from netplan import _validate as V
 from netplan._errors import (
     CoordinateError,
     CRSError,
@@ -204,8 +205,11 @@ class RoadNetwork:
 # inputs
 # --------------------------------------------------------------------------------------------
 def _label(gdf: Any, default: str) -> str:
-    attrs = getattr(gdf, "attrs", {}) or {}
-    return str(attrs.get("netplan_source", default))
+    return V.label_of(gdf, default) if isinstance(gdf, pd.DataFrame) else default
+
+
+def _text(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return V.text_column(frame.get(column), frame.index).to_numpy(dtype=object)
 
 
 def _rows(labels: Any, limit: int = 5) -> str:
@@ -214,14 +218,6 @@ def _rows(labels: Any, limit: int = 5) -> str:
     if len(labels) > limit:
         text += f" and {len(labels) - limit} more"
     return text
-
-
-def _text(frame: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in frame.columns:
-        return np.full(len(frame), "", dtype=object)
-    col = frame[column]
-    out = col.astype("string").str.strip().fillna("").astype(str).to_numpy(dtype=object)
-    return out
 
 
 def _is_metric(crs: Any) -> bool:
