@@ -25,6 +25,13 @@ OUTPUTS = [
 ]
 
 
+def _plan(sites, sample_paths, out, *flags) -> int:
+    """Run `netplan plan` with the sample PoPs and roads and the given sites file."""
+    args = ["plan", "--sites", str(sites), "--pops", str(sample_paths["pops"])]
+    args += ["--roads", str(sample_paths["roads"]), "--out", str(out), *flags]
+    return cli.main(args)
+
+
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "demo"
@@ -73,20 +80,7 @@ def test_overwrite_replaces(tmp_path):
 def test_bad_input_gives_one_line_error(tmp_path, sample_paths, capsys):
     bad = tmp_path / "gps.csv"
     bad.write_text("gp_id,name,longitude_typo,lat\n1,A,81.3,18.9\n")
-    code = cli.main(
-        [
-            "plan",
-            "--sites",
-            str(bad),
-            "--pops",
-            str(sample_paths["pops"]),
-            "--roads",
-            str(sample_paths["roads"]),
-            "--out",
-            str(tmp_path / "o"),
-            "--quiet",
-        ]
-    )
+    code = _plan(bad, sample_paths, tmp_path / "o", "--quiet")
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "Traceback" not in err
@@ -96,20 +90,7 @@ def test_bad_input_gives_one_line_error(tmp_path, sample_paths, capsys):
 
 def test_debug_shows_traceback(tmp_path, sample_paths, capsys):
     missing = tmp_path / "nope.geojson"
-    code = cli.main(
-        [
-            "plan",
-            "--sites",
-            str(missing),
-            "--pops",
-            str(sample_paths["pops"]),
-            "--roads",
-            str(sample_paths["roads"]),
-            "--out",
-            str(tmp_path / "o"),
-            "--debug",
-        ]
-    )
+    code = _plan(missing, sample_paths, tmp_path / "o", "--debug")
     err = capsys.readouterr().err
     assert code != 0 and "Traceback" in err and "nope.geojson" in err
 
@@ -175,20 +156,7 @@ def test_row_layer_and_permission_aware_from_the_command_line(tmp_path, sample_p
 
 
 def test_missing_file_is_a_one_line_input_error(tmp_path, sample_paths, capsys):
-    code = cli.main(
-        [
-            "plan",
-            "--sites",
-            str(tmp_path / "nope.csv"),
-            "--pops",
-            str(sample_paths["pops"]),
-            "--roads",
-            str(sample_paths["roads"]),
-            "--out",
-            str(tmp_path / "o"),
-            "--quiet",
-        ]
-    )
+    code = _plan(tmp_path / "nope.csv", sample_paths, tmp_path / "o", "--quiet")
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith("netplan: error:") and "nope.csv" in err and "does not exist" in err
