@@ -37,6 +37,7 @@ __all__ = [
     "load_roads",
     "load_forest",
     "load_highways",
+    "highways_from_roads",
     "ID_COLUMNS",
     "NAME_COLUMNS",
     "LON_COLUMNS",
@@ -958,3 +959,39 @@ def load_forest(
     gdf = gdf.reset_index(drop=True)
     gdf.attrs.update(attrs)
     return gdf
+
+
+def highways_from_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """The national highways of a loaded road layer, or None if it has none.
+
+    A road is a national highway when its class is ``NH`` (PMGSY, state data), ``motorway`` or
+    ``trunk`` (OpenStreetMap), or its ``ref`` starts with "NH" and a number. The ``ref`` column
+    of the result falls back to the road class where a line has no ref.
+
+    Examples
+    --------
+    >>> from netplan import datasets, io
+    >>> nh = io.highways_from_roads(io.load_roads(datasets.sample_paths()["roads"]))
+    >>> sorted(nh["ref"].unique())
+    ['NH-30', 'NH-63']
+    """
+    n = len(roads)
+    road_class = (
+        roads["road_class"].astype(str)
+        if "road_class" in roads
+        else pd.Series([""] * n, index=roads.index)
+    )
+    ref = (
+        roads["ref"].fillna("").astype(str)
+        if "ref" in roads
+        else pd.Series([""] * n, index=roads.index)
+    )
+    upper_class = road_class.str.upper()
+    is_nh = upper_class.isin(
+        ["NH", *(c.upper() for c in OSM_HIGHWAY_CLASSES)]
+    ) | ref.str.upper().str.match(r"^NH[-\s]?\d")
+    if not is_nh.any():
+        return None
+    nh = roads.loc[is_nh, ["geometry"]].copy()
+    nh["ref"] = ref[is_nh].where(ref[is_nh] != "", road_class[is_nh])
+    return nh

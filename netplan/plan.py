@@ -158,19 +158,6 @@ def _concat_or_none(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame | None:
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
 
 
-def _highways_from_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
-    road_class = roads.get("road_class", pd.Series("", index=roads.index)).astype(str)
-    ref = roads.get("ref", pd.Series("", index=roads.index)).fillna("").astype(str)
-    is_nh = road_class.str.upper().isin(["NH", "MOTORWAY", "TRUNK"]) | ref.str.upper().str.match(
-        r"^NH[-\s]?\d"
-    )
-    if not is_nh.any():
-        return None
-    nh = roads.loc[is_nh, ["geometry"]].copy()
-    nh["ref"] = ref[is_nh].where(ref[is_nh] != "", road_class[is_nh])
-    return nh
-
-
 def _row_layers(
     roads: gpd.GeoDataFrame,
     forest: gpd.GeoDataFrame | None,
@@ -184,7 +171,7 @@ def _row_layers(
         kwargs = {} if forest_width_m is None else {"corridor_width_m": forest_width_m}
         layers.append(RowLayer.forest(forest, **kwargs))
     if highways is None:
-        highways = _highways_from_roads(roads)
+        highways = nio.highways_from_roads(roads)
         if highways is not None:
             log.info("national highways taken from the road layer (%d lines)", len(highways))
     if highways is not None:
