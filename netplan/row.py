@@ -82,6 +82,8 @@ DEFAULT_LINE_WIDTH_M = 30.0
 """Corridor width (m) of line layers: the right of way of a two-lane national highway."""
 
 _AUTO = "auto"
+NO_SPLIT_LABEL = "all"
+"""Sub-authority of the items of a layer that is not split (``split_by=None``)."""
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FOREST_SPLITS = ("division", "forest_division", "DIVISION", "Division", "range", "RANGE")
 _NH_SPLITS = ("ref", "REF", "Ref", "nh_ref", "nh_no", "NH_NO")
@@ -380,10 +382,13 @@ class _Prepared:
 
 
 def _split_values(layer: RowLayer, index: pd.Index) -> pd.Series:
+    """The sub-authority of each feature: its split value, "all" for an unsplit layer, and
+    "(no <attribute>)" where a feature lacks the value, so no register row is left blank."""
     if layer.split_by is None:
-        return pd.Series("", index=index, dtype=object)
+        return pd.Series(NO_SPLIT_LABEL, index=index, dtype=object)
     values = layer.data.loc[index, layer.split_by]
-    return values.where(values.notna(), "").astype(str).str.strip()
+    text = values.where(values.notna(), "").astype(str).str.strip()
+    return text.where(text != "", f"(no {layer.split_by})")
 
 
 def _prepare(layer: RowLayer, crs: pyproj.CRS) -> _Prepared:

@@ -324,3 +324,23 @@ def test_bad_plan_options_are_input_errors(detour_case):
     pops = pops.assign(id=["TOTAL"])
     with pytest.raises(netplan.InputError, match="TOTAL"):
         netplan.plan(gps, pops, roads, progress=False)
+
+
+def test_register_never_leaves_the_sub_authority_blank():
+    roads = _roads([[(0, 0), (3000, 0)]])
+    crossing_lines = [
+        LineString([(X0 + 1000, Y0 - 500), (X0 + 1000, Y0 + 500)]),
+        LineString([(X0 + 2000, Y0 - 500), (X0 + 2000, Y0 + 500)]),
+    ]
+    unsplit = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=crossing_lines, crs=CRS)
+    gps, pops = _points([(3000, 0)], "gp"), _points([(0, 0)], "pop")
+    p = netplan.plan(gps, pops, roads, highways=unsplit, progress=False)
+    # the loader gives every highway layer a ref column; missing refs are named as such
+    assert p.permits["sub_authority"].tolist() == ["(no ref)", "(no ref)"]
+    partly = unsplit.assign(ref=["NH-9", None])
+    p = netplan.plan(gps, pops, roads, highways=partly, progress=False)
+    assert sorted(p.permits["sub_authority"]) == ["(no ref)", "NH-9"]
+    layer = netplan.RowLayer(unsplit, "canal", "line", "Irrigation Department")
+    p = netplan.plan(gps, pops, roads, row_layers=[layer], progress=False)
+    canal = p.permits[p.permits["layer"] == "canal"]
+    assert canal["sub_authority"].tolist() == ["all", "all"]
