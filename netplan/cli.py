@@ -133,6 +133,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--highways", help="national highway lines with a 'ref' (default: NH roads of --roads)"
     )
+    columns = p.add_argument_group(
+        "columns", "override the detected columns (ROLE:COLUMN, e.g. --id sites:FACILITY_I)"
+    )
+    for option, what in (
+        ("--id", "id"),
+        ("--name", "name"),
+        ("--lon", "longitude"),
+        ("--lat", "latitude"),
+    ):
+        columns.add_argument(
+            option,
+            action="append",
+            default=[],
+            metavar="ROLE:COLUMN",
+            help=f"{what} column of the sites or pops file (ROLE is sites or pops)",
+        )
+    columns.add_argument("--road-class", metavar="COLUMN", help="road class column of --roads")
     _add_plan_options(p)
     d = sub.add_parser(
         "demo", help="plan the bundled Dantewada sample (real GPs, synthetic roads/forest)"
@@ -155,9 +172,39 @@ def _costs(args: argparse.Namespace):
     return CostModel()
 
 
+def _column_overrides(args: argparse.Namespace, role: str) -> dict[str, str]:
+    """``--id sites:FACILITY_I`` style options for one role, as loader keywords."""
+    from netplan._errors import InputError
+
+    keywords = {"id": "id_col", "name": "name_col", "lon": "lon_col", "lat": "lat_col"}
+    found: dict[str, str] = {}
+    for option, keyword in keywords.items():
+        for spec in getattr(args, option):
+            target, sep, column = spec.partition(":")
+            if not sep or target not in ("sites", "pops") or not column:
+                raise InputError(
+                    f"--{option} {spec!r}: write ROLE:COLUMN with ROLE 'sites' or 'pops', "
+                    f"e.g. --{option} sites:{option.upper()}"
+                )
+            if target == role:
+                found[keyword] = column
+    return found
+
+
+def _load_points(args: argparse.Namespace, role: str, path: str):
+    """The sites or PoPs path, loaded here only when columns are overridden."""
+    from netplan.io import load_pops, load_sites
+
+    overrides = _column_overrides(args, role)
+    if not overrides:
+        return path
+    return (load_sites if role == "sites" else load_pops)(path, **overrides)
+
+
 def _run(args: argparse.Namespace) -> int:
     from netplan.datasets import sample_paths
     from netplan.export import check_output_dir
+    from netplan.io import load_roads
     from netplan.params import NetworkOptions
     from netplan.plan import plan
     from netplan.row import RowLayer
@@ -174,9 +221,11 @@ def _run(args: argparse.Namespace) -> int:
         }
     else:
         layers = {
-            "gps": args.sites,
-            "pops": args.pops,
-            "roads": args.roads,
+            "gps": _load_points(args, "sites", args.sites),
+            "pops": _load_points(args, "pops", args.pops),
+            "roads": load_roads(args.roads, class_col=args.road_class)
+            if args.road_class
+            else args.roads,
             "forest": args.forest,
             "highways": args.highways,
         }

@@ -160,3 +160,34 @@ def test_missing_file_is_a_one_line_input_error(tmp_path, sample_paths, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith("netplan: error:") and "nope.csv" in err and "does not exist" in err
+
+
+def test_column_overrides(tmp_path, sample_paths):
+    gps = pd.read_csv(sample_paths["gps"], dtype={"gp_id": str})
+    odd = gps.rename(
+        columns={"gp_id": "FACILITY", "name": "VILLAGE", "lon": "X_DEG", "lat": "Y_DEG"}
+    )
+    odd.to_csv(tmp_path / "odd.csv", index=False)
+    out = tmp_path / "out"
+    code = _plan(
+        tmp_path / "odd.csv",
+        sample_paths,
+        out,
+        "--quiet",
+        "--no-map",
+        "--id",
+        "sites:FACILITY",
+        "--name",
+        "sites:VILLAGE",
+        "--lon",
+        "sites:X_DEG",
+        "--lat",
+        "sites:Y_DEG",
+        "--road-class",
+        "road_class",
+    )
+    assert code == 0
+    sites = pd.read_csv(out / "sites.csv", dtype={"site_id": str}).set_index("site_id")
+    assert sorted(sites.index) == sorted(gps["gp_id"])
+    assert set(sites["name"].fillna("")) == set(gps["name"].fillna(""))
+    assert _plan(tmp_path / "odd.csv", sample_paths, tmp_path / "o2", "--id", "FACILITY") == 2
