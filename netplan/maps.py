@@ -757,33 +757,40 @@ def _add_pops(m: folium.Map, pops: gpd.GeoDataFrame, legend: list) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def _legend_row(svg: str, label: str) -> str:
+    """One legend row: a small SVG key and its (already escaped) label."""
+    return (
+        f'<div class="netplan-legend-row"><span class="netplan-legend-key">{svg}</span>'
+        f"{label}</div>"
+    )
+
+
 def _swatch_line(style: dict[str, Any], label: str) -> str:
     dash = style.get("dashArray")
     svg_dash = f' stroke-dasharray="{dash}"' if dash else ""
-    return (
-        '<div class="netplan-legend-row"><span class="netplan-legend-key">'
+    svg = (
         f'<svg width="34" height="12"><line x1="1" y1="6" x2="33" y2="6" stroke="{style["color"]}" '
-        f'stroke-width="{min(style.get("weight", 3), 5)}"{svg_dash} stroke-opacity="{style.get("opacity", 1)}"/></svg>'
-        f"</span>{label}</div>"
+        f'stroke-width="{min(style.get("weight", 3), 5)}"{svg_dash} '
+        f'stroke-opacity="{style.get("opacity", 1)}"/></svg>'
     )
+    return _legend_row(svg, label)
 
 
 def _swatch_area(style: dict[str, Any], label: str) -> str:
-    return (
-        '<div class="netplan-legend-row"><span class="netplan-legend-key">'
-        f'<svg width="34" height="14"><rect x="4" y="1" width="26" height="12" fill="{style["fillColor"]}" '
-        f'fill-opacity="{style["fillOpacity"] + 0.2}" stroke="{style["color"]}"/></svg>'
-        f"</span>{label}</div>"
+    svg = (
+        f'<svg width="34" height="14"><rect x="4" y="1" width="26" height="12" '
+        f'fill="{style["fillColor"]}" fill-opacity="{style["fillOpacity"] + 0.2}" '
+        f'stroke="{style["color"]}"/></svg>'
     )
+    return _legend_row(svg, label)
 
 
 def _swatch_point(style: dict[str, Any], label: str) -> str:
-    return (
-        '<div class="netplan-legend-row"><span class="netplan-legend-key">'
+    svg = (
         f'<svg width="34" height="16"><circle cx="17" cy="8" r="6" fill="{style["fillColor"]}" '
         f'stroke="{style["color"]}" stroke-width="1.5"/></svg>'
-        f"</span>{label}</div>"
     )
+    return _legend_row(svg, label)
 
 
 class _Legend(MacroElement):
