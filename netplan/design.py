@@ -89,9 +89,10 @@ class Design:
 
 def _service_area(
     csr: CSRGraph, root: int, terminals: np.ndarray, *, slack: float, margin: float
-) -> np.ndarray:
-    """Nodes worth considering for ``root``'s design (sorted global node ids)."""
-    dist, _ = csr.dijkstra(root)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes worth considering for ``root``'s design (sorted global node ids), and the
+    shortest-path predecessors from ``root`` that were computed on the way."""
+    dist, pred = csr.dijkstra(root)
     unreachable = terminals[~np.isfinite(dist[terminals])]
     if len(unreachable):
         raise DisconnectedTerminalsError(
@@ -99,7 +100,7 @@ def _service_area(
             "connect them (or leave them out) before designing"
         )
     far = float(np.max(dist[terminals])) if len(terminals) else 0.0
-    return np.flatnonzero(dist <= far * slack + margin)
+    return np.flatnonzero(dist <= far * slack + margin), pred
 
 
 def _root_edges(
@@ -205,7 +206,9 @@ def design_routes(
     if not terminal_set:
         return _root_edges(np.empty(0, dtype=np.int64), u, v, length, root, set())
 
-    area = _service_area(csr, root, terminals, slack=slack, margin=margin)
+    area, pred = _service_area(csr, root, terminals, slack=slack, margin=margin)
+    if topology == "star":
+        return _star(csr, pred, u, v, length, root, terminal_set)
     local = np.full(n_nodes, -1, dtype=np.int64)
     local[area] = np.arange(len(area))
     inside = (local[u] >= 0) & (local[v] >= 0)
@@ -213,41 +216,46 @@ def design_routes(
     lu, lv, lw = local[u[sub_edges]], local[v[sub_edges]], np.asarray(w)[sub_edges]
     local_terms = local[np.asarray(sorted(terminal_set | {root}))]
 
-    if topology in ("tree", "ring"):
-        chosen_local = steiner_tree_arrays(
-            len(area), lu, lv, lw, local_terms, time_budget=time_budget
-        )
-        chosen = sub_edges[np.asarray(chosen_local, dtype=np.int64)]
-        tree = _root_edges(np.sort(chosen), u, v, length, root, terminal_set)
-        if topology == "tree":
-            return tree
-        order = _walk_order(tree, root, terminal_set)
-        rings = _route_rings(
-            order,
-            len(area),
-            lu,
-            lv,
-            lw,
-            local,
-            sub_edges,
-            length,
-            root,
-            ring_size=ring_size,
-            diversity=diversity,
-        )
-        return _ring_design(rings, u, v)
+    chosen_local = steiner_tree_arrays(len(area), lu, lv, lw, local_terms, time_budget=time_budget)
+    chosen = sub_edges[np.asarray(chosen_local, dtype=np.int64)]
+    tree = _root_edges(np.sort(chosen), u, v, length, root, terminal_set)
+    if topology == "tree":
+        return tree
+    order = _walk_order(tree, root, terminal_set)
+    rings = _route_rings(
+        order,
+        len(area),
+        lu,
+        lv,
+        lw,
+        local,
+        sub_edges,
+        length,
+        root,
+        ring_size=ring_size,
+        diversity=diversity,
+    )
+    return _ring_design(rings, u, v)
 
-    sub = CSRGraph.from_arrays(len(area), lu, lv, lw)
-    _, pred = sub.dijkstra(int(local[root]))
-    # the union of the shortest paths: every node on a path from a terminal back to the root
+
+def _star(
+    csr: CSRGraph,
+    pred: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    length: np.ndarray,
+    root: int,
+    terminal_set: set[int],
+) -> Design:
+    """The union of the shortest paths from ``root`` (predecessors ``pred``) to the terminals."""
     on_paths: set[int] = set()
     for t in sorted(terminal_set):
-        node = int(local[t])
+        node = t
         while node not in on_paths and pred[node] >= 0:
             on_paths.add(node)
             node = int(pred[node])
     nodes = np.asarray(sorted(on_paths), dtype=np.int64)
-    chosen = sub_edges[sub.edge_between(pred[nodes], nodes)]
+    chosen = csr.edge_between(pred[nodes], nodes)
     design = _root_edges(np.sort(chosen), u, v, length, root, terminal_set)
     counts = np.asarray([len(s) for s in design.served], dtype=np.int64)
     return Design(
