@@ -1,38 +1,37 @@
-"""Steiner tree heuristics on compact integer graphs (private; see :mod:`netplan.steiner`).
+"""Steiner tree search on compact integer graphs (private; see :mod:`netplan.steiner`).
 
 Everything here works on a *simple* undirected graph held as numpy arrays (``u``, ``v``, ``w``)
-and a symmetric CSR view; shortest paths come from :func:`scipy.sparse.csgraph.dijkstra`.
+and a symmetric CSR view. The inner loops (shortest paths, construction, local search) are
+compiled kernels in :mod:`netplan._steiner_jit`; this module drives them.
 
 Algorithm
 ---------
 1. Construction: the shortest-path heuristic of Takahashi and Matsuyama (grow a tree from a root
-   terminal, always adding the terminal nearest to the tree by its shortest path), run from
-   several roots on one terminal-to-all distance matrix, each result cleaned by an MST of the
-   subgraph induced by its nodes and pruned of non-terminal leaves.
+   terminal, always adding the terminal nearest to the tree by its shortest path) from several
+   roots, each result replaced by the MST of the subgraph its nodes induce and pruned of
+   non-terminal leaves.
 2. Local search on the best constructions until no move improves (or the deadline passes):
 
    * key-path exchange: remove a key path (a tree path whose inner nodes are Steiner nodes of
-     degree 2) and reconnect the two halves by a shortest path;
+     degree 2) and reconnect the two halves by a shortest path (a Dijkstra run from the
+     smaller half, bounded by the path's weight);
    * key-vertex elimination: remove a Steiner node of degree >= 3 with its key paths and
      reconnect the pieces by the MST of their Voronoi boundary graph (Mehlhorn's construction);
-   * Steiner-vertex insertion: add the node adjacent to the tree whose insertion shortens the
-     minimum spanning tree most (all candidates scored at once from the tree's bottleneck
-     matrix by a batched Prim; the best few checked exactly, pruning included);
-   * MST-prune after every accepted move.
-
-   Moves found not to improve are remembered (by their edges) for the whole solve, restarts
-   included, and not tried again.
+   * Steiner-vertex insertion: add a node outside the tree when the pruned MST of the grown
+     node set is lighter;
+   * MST-prune (induced MST, then removal of non-terminal leaves) after every accepted
+     elimination.
 3. Perturbed restarts (iterated local search): the shortest-path heuristic on weights multiplied
-   by seeded random factors in [1, 1.25], then local search on the true weights; the number of
-   restarts is a fixed work amount divided by ``k * m`` (:func:`restart_budget`), stopping early
-   after a few restarts without improvement. The best distinct trees are kept.
-4. Recombination: the instance restricted to the union of those trees is solved again (up to
-   16 roots, key-path exchange and key-vertex elimination) and the result improved on the full
-   graph by the full local search.
+   by seeded random factors in [1, 1.25] from a random root, then local search on the true
+   weights. The number of restarts is a fixed work amount divided by the instance size
+   (:func:`restart_budget`), stopping early after ``_PATIENCE`` restarts without improvement.
+   The best distinct trees are kept.
+4. Recombination: the instance restricted to the union of those trees is solved again and the
+   result improved on the full graph.
 
 Small instances (at most ``_DP_MAX_K`` terminals and ``2^(k-1) (n + m)`` below ``_DP_WORK``)
 are instead solved exactly by the Dreyfus-Wagner dynamic programme (:func:`dreyfus_wagner`),
-with one Dijkstra run per subset size (virtual sources carry the merged labels).
+with one Dijkstra run per terminal subset.
 
 All tie-breaking is by node / edge index and the random factors come from a fixed-seed
 ``numpy.random.Generator``, so results are deterministic (unless a deadline cuts the search
@@ -45,9 +44,8 @@ import time
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra, minimum_spanning_tree
 
-_NO_PRED = -9999
+from netplan import _steiner_jit as _jit
 
 
 class SimpleGraph:
@@ -65,154 +63,32 @@ class SimpleGraph:
 
     def __init__(self, n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> None:
         self.n = int(n)
-        self.u = np.asarray(u, dtype=np.int64)
-        self.v = np.asarray(v, dtype=np.int64)
-        self.w = np.asarray(w, dtype=np.float64)
-        m = len(self.u)
-        self.m = m
-        ids = np.arange(m, dtype=np.int64)
-        src = np.concatenate([self.u, self.v])
-        dst = np.concatenate([self.v, self.u])
-        eid = np.concatenate([ids, ids])
-        order = np.lexsort((dst, src))
-        indptr = np.zeros(self.n + 1, dtype=np.int32)
-        np.cumsum(np.bincount(src, minlength=self.n), out=indptr[1:])
-        self.indptr = indptr
-        self.indices = dst[order].astype(np.int32)
-        self.arc_edge = eid[order]
-        self.arc_src = src[order]
-        self.csr = csr_matrix(
-            (self.w[self.arc_edge], self.indices, self.indptr), shape=(self.n, self.n)
-        )
-        pos = np.empty(2 * m, dtype=np.int64)
-        pos[order] = np.arange(2 * m, dtype=np.int64)
-        self.rev = np.empty(2 * m, dtype=np.int64)
-        self.rev[pos[:m]] = pos[m:]
-        self.rev[pos[m:]] = pos[:m]
-        # MST on ranks: exact order, no zero weights (scipy drops explicit zeros in MST)
-        self.by_rank = np.argsort(self.w, kind="stable")
-        self.rank = np.empty(m, dtype=np.float64)
-        self.rank[self.by_rank] = np.arange(1, m + 1, dtype=np.float64)
-        key = np.minimum(self.u, self.v) * self.n + np.maximum(self.u, self.v)
-        self._key_order = np.argsort(key, kind="stable")
-        self._key_sorted = key[self._key_order]
-        self._lists: tuple[list[int], list[int], list[float]] | None = None
+        self.u = np.ascontiguousarray(u, dtype=np.int64)
+        self.v = np.ascontiguousarray(v, dtype=np.int64)
+        self.w = np.ascontiguousarray(w, dtype=np.float64)
+        self.m = len(self.u)
+        self.indptr, self.indices, self.arc_edge = _jit.build_csr(self.n, self.u, self.v)
+        self._csr: csr_matrix | None = None
 
-    def lists(self) -> tuple[list[int], list[int], list[float]]:
-        """``u``, ``v`` and ``w`` as Python lists (built once, for per-edge loops on trees)."""
-        if self._lists is None:
-            self._lists = (self.u.tolist(), self.v.tolist(), self.w.tolist())
-        return self._lists
-
-    def edge_ids(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Edge index of each node pair ``(a[i], b[i])`` (pairs must be edges)."""
-        a = np.asarray(a, dtype=np.int64)
-        b = np.asarray(b, dtype=np.int64)
-        key = np.minimum(a, b) * self.n + np.maximum(a, b)
-        return self._key_order[np.searchsorted(self._key_sorted, key)]
-
-    def arcs_of(self, nodes: np.ndarray) -> np.ndarray:
-        """Positions in the CSR arrays of every arc leaving ``nodes``."""
-        starts = self.indptr[nodes].astype(np.int64)
-        lens = self.indptr[nodes + 1].astype(np.int64) - starts
-        total = int(lens.sum())
-        if total == 0:
-            return np.empty(0, dtype=np.int64)
-        offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-        return offs + np.arange(total, dtype=np.int64)
-
-    def path_edges(self, pred: np.ndarray, x: int) -> list[int]:
-        """Edges of the predecessor path from ``x`` back to its source."""
-        nodes = [x]
-        p = pred[x]
-        while p != _NO_PRED:
-            nodes.append(int(p))
-            p = pred[p]
-        if len(nodes) < 2:
-            return []
-        arr = np.array(nodes, dtype=np.int64)
-        return self.edge_ids(arr[:-1], arr[1:]).tolist()
+    @property
+    def csr(self) -> csr_matrix:
+        """The weighted adjacency matrix (built on first use, for scipy.sparse.csgraph)."""
+        if self._csr is None:
+            self._csr = csr_matrix(
+                (
+                    self.w[self.arc_edge],
+                    self.indices.astype(np.int32),
+                    self.indptr.astype(np.int32),
+                ),
+                shape=(self.n, self.n),
+            )
+        return self._csr
 
 
-class _Tree:
-    """Rooted view of a tree given by edge indices: preorder, subtree sizes and key paths."""
+class Search:
+    """Construction and local search for one instance, on the compiled kernels.
 
-    def __init__(self, g: SimpleGraph, edges: np.ndarray, root: int, is_term: np.ndarray):
-        root = int(root)
-        gu, gv, gw = g.lists()
-        adj: dict[int, list[tuple[int, int]]] = {}
-        for e in np.asarray(edges, dtype=np.int64).tolist():
-            a, b = gu[e], gv[e]
-            la = adj.get(a)
-            if la is None:
-                adj[a] = [(b, e)]
-            else:
-                la.append((b, e))
-            lb = adj.get(b)
-            if lb is None:
-                adj[b] = [(a, e)]
-            else:
-                lb.append((a, e))
-        if not adj:
-            adj[root] = []
-        par = {root: -1}
-        ped = {root: -1}
-        order = []
-        stack = [root]
-        while stack:
-            x = stack.pop()
-            order.append(x)
-            px = par[x]
-            for y, e in adj[x]:
-                if y != px:
-                    par[y] = x
-                    ped[y] = e
-                    stack.append(y)
-        size = dict.fromkeys(order, 1)
-        for x in reversed(order[1:]):
-            size[par[x]] += size[x]
-        deg = {x: len(a) for x, a in adj.items()}
-        nodes_arr = np.array(order, dtype=np.int64)
-        term = dict(zip(order, is_term[nodes_arr].tolist(), strict=True))
-        key = {x: term[x] or deg[x] >= 3 for x in order}
-        self.order = nodes_arr
-        self.tin = dict(zip(order, range(len(order)), strict=True))
-        self.pedge = ped
-        self.size = size
-        self.deg = deg
-        self.key = key
-        self.parent = par
-        # key paths, one per non-root key node (its lower end)
-        paths = []
-        for x in order[1:]:
-            if not key[x]:
-                continue
-            e0 = ped[x]
-            pe = [e0]
-            wp = gw[e0]
-            inner = []
-            y = par[x]
-            while not key[y]:
-                inner.append(y)
-                e1 = ped[y]
-                pe.append(e1)
-                wp += gw[e1]
-                y = par[y]
-            top = inner[-1] if inner else x
-            paths.append((x, y, top, pe, inner, wp))
-        self.paths = paths
-
-    def subtree(self, x: int) -> np.ndarray:
-        i = self.tin[x]
-        return self.order[i : i + self.size[x]]
-
-    def outside(self, x: int) -> np.ndarray:
-        i = self.tin[x]
-        return np.concatenate([self.order[:i], self.order[i + self.size[x] :]])
-
-
-class Solver:
-    """Construction and local search for one Steiner tree instance.
+    A tree is held as an edge mask ``te`` (bool, one per edge) with node degrees ``tdeg``.
 
     Parameters
     ----------
@@ -226,443 +102,114 @@ class Solver:
 
     def __init__(self, g: SimpleGraph, terminals: np.ndarray, deadline: float | None = None):
         self.g = g
-        self.terminals = np.asarray(terminals, dtype=np.int64)
-        self.is_term = np.zeros(g.n, dtype=bool)
+        self.terminals = np.ascontiguousarray(terminals, dtype=np.int64)
+        self.is_term = np.zeros(g.n, dtype=np.bool_)
         self.is_term[self.terminals] = True
         self.root = int(self.terminals[0])
         self.deadline = deadline
-        self._map = np.full(g.n, -1, dtype=np.int64)
-        self.max_insert_tree = 1500  # bottleneck matrix is s x s floats
-        self.memo = True
-        self.insert_tries = 3
-        self._failed_paths: set = set()
-        self._failed_vertices: set = set()
-        self._tree_cache: tuple[bytes, _Tree] | None = None
+        max_deg = int(np.diff(g.indptr).max()) if g.n else 0
+        self.wk = _jit.make_work(g.n, rows=max(3, min(_KVE_MAX_PIECES, max_deg)))
+        self.tol = 0.0  # set from the first construction's weight
+        self.w = g.w
+        # moves found not to improve, by a hash of (node and) edges, kept for the whole solve
+        self.memo = np.zeros(_MEMO_SLOTS, dtype=np.uint64)
+        self._csr = (g.indptr, g.indices, g.arc_edge, g.u, g.v)
 
-    # ------------------------------------------------------------------ helpers
-    def _tree(self, edges: np.ndarray) -> _Tree:
-        """Rooted view of the tree ``edges``, reused while the same tree is asked for again."""
-        key = np.asarray(edges, dtype=np.int64).tobytes()
-        if self._tree_cache is None or self._tree_cache[0] != key:
-            self._tree_cache = (key, _Tree(self.g, edges, self.root, self.is_term))
-        return self._tree_cache[1]
+    @property
+    def work(self) -> int:
+        """Arcs scanned so far by the kernels (a machine-independent measure of effort)."""
+        return int(self.wk.gen[2])
 
-    def _timed_out(self) -> bool:
+    def timed_out(self) -> bool:
         return self.deadline is not None and time.perf_counter() > self.deadline
 
-    def cost(self, edges: np.ndarray) -> float:
-        return float(self.g.w[edges].sum())
+    def cost(self, te: np.ndarray) -> float:
+        return float(self.g.w[te].sum())
 
-    def _tol(self, cost: float) -> float:
-        return 1e-9 * max(1.0, abs(cost))
+    def edges(self, te: np.ndarray) -> np.ndarray:
+        return np.flatnonzero(te)
 
-    def prune(self, edges: np.ndarray) -> np.ndarray:
-        """Remove non-terminal leaves repeatedly (the result does not depend on the order)."""
+    def from_edges(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         g = self.g
-        if len(edges) == 0:
-            return edges
-        eu = g.u[edges]
-        ev = g.v[edges]
-        nodes, inv = np.unique(np.concatenate([eu, ev]), return_inverse=True)
-        ne = len(edges)
-        a, b = inv[:ne], inv[ne:]
-        deg = np.bincount(inv, minlength=len(nodes))
-        steiner = ~self.is_term[nodes]
-        alive = np.ones(ne, dtype=bool)
-        while True:
-            leaf = steiner & (deg == 1)
-            hit = alive & (leaf[a] | leaf[b])
-            if not hit.any():
-                break
-            alive &= ~hit
-            deg -= np.bincount(a[hit], minlength=len(nodes)) + np.bincount(
-                b[hit], minlength=len(nodes)
-            )
-        return edges if alive.all() else edges[alive]
+        te = np.zeros(g.m, dtype=np.bool_)
+        te[edges] = True
+        tdeg = np.bincount(g.u[edges], minlength=g.n) + np.bincount(g.v[edges], minlength=g.n)
+        return te, tdeg.astype(np.int64)
 
-    def _mst(self, edges: np.ndarray, extra_nodes: np.ndarray | None = None) -> np.ndarray:
-        """Minimum spanning forest of the subgraph formed by ``edges`` (edge indices)."""
+    def construct(self, ww: np.ndarray, root: int) -> tuple[np.ndarray, np.ndarray]:
+        """Shortest-path heuristic on weights ``ww`` from node ``root``, MST-cleaned."""
         g = self.g
-        ne = len(edges)
-        if ne == 0:
-            return np.asarray(edges, dtype=np.int64)
-        nodes, inv = np.unique(np.concatenate([g.u[edges], g.v[edges]]), return_inverse=True)
-        s = len(nodes)
-        a = inv[:ne]
-        order = np.argsort(a, kind="stable")
-        indptr = np.zeros(s + 1, dtype=np.int32)
-        np.cumsum(np.bincount(a, minlength=s), out=indptr[1:])
-        # one arc per edge (a simple graph has no repeated pair); ranks are distinct and >= 1
-        mat = csr_matrix(
-            (g.rank[edges][order], inv[ne:][order].astype(np.int32), indptr), shape=(s, s)
-        )
-        tree = minimum_spanning_tree(mat)
-        return np.sort(g.by_rank[tree.data.astype(np.int64) - 1])
+        wk = self.wk
+        te = np.zeros(g.m, dtype=np.bool_)
+        tdeg = np.zeros(g.n, dtype=np.int64)
+        indptr, adj, aed, eu, ev = self._csr
+        _jit.sph(indptr, adj, aed, eu, ev, ww, self.terminals, root, self.is_term, te, tdeg,
+                 wk.dist, wk.pred, wk.hnode, wk.hpos, wk.hsize, wk.touched,
+                 wk.ntouched, wk.gen)  # fmt: skip
+        if not self.tol:
+            self.tol = 1e-9 * max(1.0, self.cost(te))
+        self.clean(te, tdeg)
+        return te, tdeg
 
-    def mst_clean(self, edges: np.ndarray) -> np.ndarray:
-        """MST of the given edges, then prune."""
-        edges = np.unique(edges)
-        return self.prune(self._mst(edges))
+    def clean(self, te: np.ndarray, tdeg: np.ndarray) -> None:
+        """Replace the tree by the pruned MST of the subgraph its nodes induce (in place)."""
+        wk = self.wk
+        indptr, adj, aed, eu, ev = self._csr
+        _jit.induced_mst(indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, wk.dist,
+                         wk.pred, wk.hnode, wk.hpos, wk.hsize, wk.touched, wk.ntouched,
+                         wk.stamp, wk.gen)  # fmt: skip
 
-    def _induced(self, nodes: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Edges with both ends in ``nodes`` (``mask`` is the boolean node mask)."""
-        g = self.g
-        arcs = g.arcs_of(nodes)
-        tgt = g.indices[arcs]
-        keep = mask[tgt] & (g.arc_src[arcs] < tgt)
-        return g.arc_edge[arcs[keep]]
+    def key_path_exchange(self, te: np.ndarray, tdeg: np.ndarray) -> bool:
+        wk = self.wk
+        indptr, adj, aed, eu, ev = self._csr
+        return _jit.key_path_exchange(
+            indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.root, self.tol,
+            wk.dist, wk.pred, wk.hnode, wk.hpos, wk.hsize, wk.touched, wk.ntouched, wk.stamp,
+            wk.gen, wk.order, wk.tin, wk.size, wk.par, wk.pedge, wk.label, wk.tdist, wk.uf,
+            self.memo,
+        )  # fmt: skip
 
-    def induced_clean(self, edges: np.ndarray) -> np.ndarray:
-        """Replace the tree by the pruned MST of the subgraph induced by its nodes, to a fixpoint."""
-        g = self.g
-        cost = self.cost(edges)
-        mask = np.zeros(g.n, dtype=bool)
-        while True:
-            nodes = np.unique(np.concatenate([g.u[edges], g.v[edges]]))
-            if len(nodes) <= 2:
-                return edges
-            mask[nodes] = True
-            ind = self._induced(nodes, mask)
-            mask[nodes] = False
-            new = self.prune(self._mst(ind))
-            new_cost = self.cost(new)
-            if new_cost < cost - self._tol(cost):
-                edges, cost = np.sort(new), new_cost
-            else:
-                return edges
+    def key_vertex_elimination(self, te: np.ndarray, tdeg: np.ndarray) -> bool:
+        wk = self.wk
+        indptr, adj, aed, eu, ev = self._csr
+        return _jit.key_vertex_elimination(
+            indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.tol, wk.dist,
+            wk.pred, wk.hnode, wk.hpos, wk.hsize, wk.touched, wk.ntouched, wk.stamp, wk.label,
+            wk.uf, wk.mark, wk.gen, wk.order, wk.tdist, wk.dd, wk.pp,
+            self.memo, _KVE_PAIRS, _KVE_RADIUS,
+        )  # fmt: skip
 
-    # ------------------------------------------------------------------ construction
-    def distance_matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        """Shortest distances and predecessors from every terminal (k x n)."""
-        return dijkstra(self.g.csr, indices=self.terminals, return_predecessors=True)
+    def vertex_insertion(self, te: np.ndarray, tdeg: np.ndarray) -> bool:
+        wk = self.wk
+        indptr, adj, aed, eu, ev = self._csr
+        return _jit.vertex_insertion(
+            indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.tol, wk.stamp,
+            wk.uf, wk.deg, wk.gen, wk.touched,
+        )  # fmt: skip
 
-    def sph(self, dist: np.ndarray, pred: np.ndarray, r: int) -> np.ndarray:
-        """Shortest-path heuristic grown from terminal number ``r``."""
-        g = self.g
-        k = len(self.terminals)
-        in_tree = np.zeros(g.n, dtype=bool)
-        start = int(self.terminals[r])
-        in_tree[start] = True
-        mind = dist[:, start].copy()
-        near = np.full(k, start, dtype=np.int64)
-        todo = np.ones(k, dtype=bool)
-        todo[r] = False
-        mind[r] = np.inf
-        edges: list[int] = []
-        terms = self.terminals
-        for _ in range(k - 1):
-            j = int(np.argmin(np.where(todo, mind, np.inf)))
-            todo[j] = False
-            x = int(near[j])
-            p = pred[j]
-            tj = int(terms[j])
-            nodes = [x]
-            while x != tj:
-                x = int(p[x])
-                nodes.append(x)
-            arr = np.array(nodes, dtype=np.int64)
-            if len(arr) > 1:
-                edges.extend(g.edge_ids(arr[:-1], arr[1:]).tolist())
-            new = arr[~in_tree[arr]]
-            if len(new):
-                in_tree[new] = True
-                sub = dist[:, new]
-                am = np.argmin(sub, axis=1)
-                mn = sub[np.arange(k), am]
-                better = mn < mind
-                mind[better] = mn[better]
-                near[better] = new[am[better]]
-        return np.unique(np.array(edges, dtype=np.int64))
+    def tabu(self, te: np.ndarray, tdeg: np.ndarray, iters: int, work: int, seed: int) -> bool:
+        """Tabu search over the tree's node set (in place); see :func:`_jit.node_tabu`."""
+        indptr, adj, aed, eu, ev = self._csr
+        rnd = np.random.default_rng(seed).random(4099)
+        return _jit.node_tabu(
+            indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.tol, int(iters),
+            int(_TABU_PATIENCE), int(self.work + work), rnd, _TABU_TENURE[0], _TABU_TENURE[1], self.wk.gen,
+        )  # fmt: skip
 
-    # ------------------------------------------------------------------ local search
-    def key_path_exchange(self, edges: np.ndarray) -> tuple[np.ndarray, bool]:
-        g = self.g
-        cost = self.cost(edges)
-        improved = False
-        failed = self._failed_paths if self.memo else set()
-        while not self._timed_out():
-            tree = self._tree(edges)
-            found = False
-            for low, _high, top, pe, _inner, wp in sorted(tree.paths, key=lambda p: (-p[5], p[0])):
-                pkey = tuple(sorted(pe))
-                if pkey in failed:
-                    continue
-                b_nodes = tree.subtree(low)
-                a_nodes = tree.outside(top)
-                if len(a_nodes) < len(b_nodes):
-                    src_nodes, tgt_nodes = a_nodes, b_nodes
-                else:
-                    src_nodes, tgt_nodes = b_nodes, a_nodes
-                dist, pred, _ = dijkstra(
-                    g.csr,
-                    indices=src_nodes,
-                    min_only=True,
-                    return_predecessors=True,
-                    limit=wp,
-                )
-                dt = dist[tgt_nodes]
-                j = int(np.argmin(dt))
-                if not dt[j] < wp - self._tol(cost):
-                    failed.add(pkey)
-                    continue
-                new_path = g.path_edges(pred, int(tgt_nodes[j]))
-                keep = np.setdiff1d(edges, np.array(pe, dtype=np.int64), assume_unique=True)
-                cand = self.mst_clean(np.concatenate([keep, np.array(new_path, dtype=np.int64)]))
-                new_cost = self.cost(cand)
-                if new_cost < cost - self._tol(cost) and self._spans(cand):
-                    edges, cost = cand, new_cost
-                    improved = found = True
-                    break
-                failed.add(pkey)
-            if not found:
+    def local_search(self, te: np.ndarray, tdeg: np.ndarray, insertion: bool = True) -> None:
+        """Apply all moves until none improves (or the deadline passes); in place."""
+        if len(self.terminals) <= 2:
+            return
+        while not self.timed_out():
+            # the cheap moves to a local optimum first, then the costly elimination
+            changed = self.key_path_exchange(te, tdeg)
+            if insertion:
+                self.clean(te, tdeg)
+                changed |= self.vertex_insertion(te, tdeg)
+            if changed:
+                continue
+            if not self.key_vertex_elimination(te, tdeg):
                 break
-        return edges, improved
-
-    def _spans(self, edges: np.ndarray) -> bool:
-        if len(self.terminals) <= 1:
-            return True
-        nodes = np.unique(np.concatenate([self.g.u[edges], self.g.v[edges]]))
-        return len(nodes) == len(edges) + 1 and bool(
-            self.is_term[nodes].sum() == len(self.terminals)
-        )
-
-    def key_vertex_elimination(self, edges: np.ndarray) -> tuple[np.ndarray, bool]:
-        g = self.g
-        cost = self.cost(edges)
-        improved = False
-        failed: set = self._failed_vertices if self.memo else set()
-        while not self._timed_out():
-            tree = self._tree(edges)
-            down: dict[int, list[tuple]] = {}
-            up: dict[int, tuple] = {}
-            for p in tree.paths:
-                down.setdefault(p[1], []).append(p)
-                up[p[0]] = p
-            cands = [x for x in tree.order.tolist() if not self.is_term[x] and tree.deg[x] >= 3]
-            found = False
-            for x in cands:
-                pu = up[x]
-                removed = [e for p in down[x] for e in p[3]] + list(pu[3])
-                vkey = (x, *sorted(removed))
-                if vkey in failed:
-                    continue
-                comps = [tree.subtree(p[0]) for p in down[x]]
-                comps.append(tree.outside(pu[2]))
-                wrem = float(g.w[removed].sum())
-                new = self._reconnect(comps, x, wrem - self._tol(cost))
-                if new is not None:
-                    keep = np.setdiff1d(edges, np.array(removed, dtype=np.int64))
-                    cand = self.mst_clean(np.concatenate([keep, new]))
-                    new_cost = self.cost(cand)
-                    if new_cost < cost - self._tol(cost) and self._spans(cand):
-                        edges, cost = cand, new_cost
-                        improved = found = True
-                        break
-                failed.add(vkey)
-            if not found:
-                break
-        return edges, improved
-
-    def _reconnect(self, comps: list[np.ndarray], banned: int, bound: float) -> np.ndarray | None:
-        """Cheapest connection of the node sets ``comps`` avoiding ``banned``, if below ``bound``.
-
-        Uses one multi-source Dijkstra and the MST of the Voronoi boundary graph (Mehlhorn).
-        """
-        g = self.g
-        d = len(comps)
-        sources = np.concatenate(comps)
-        lab = self._map
-        for i, c in enumerate(comps):
-            lab[c] = i
-        arcs_b = np.arange(g.indptr[banned], g.indptr[banned + 1], dtype=np.int64)
-        arcs_b = np.concatenate([arcs_b, g.rev[arcs_b]])
-        data = g.csr.data
-        saved = data[arcs_b].copy()
-        data[arcs_b] = np.inf
-        try:
-            dist, pred, src = dijkstra(
-                g.csr,
-                indices=sources,
-                min_only=True,
-                return_predecessors=True,
-                limit=max(bound, 0.0),
-            )
-        finally:
-            data[arcs_b] = saved
-        reached = np.flatnonzero(np.isfinite(dist))
-        arcs = g.arcs_of(reached)
-        a = g.arc_src[arcs]
-        b = g.indices[arcs].astype(np.int64)
-        e = g.arc_edge[arcs]
-        val = dist[a] + g.w[e] + dist[b]  # infinite when b is unreached (or banned)
-        ok = val < bound
-        arcs, a, b, e, val = arcs[ok], a[ok], b[ok], e[ok], val[ok]
-        la = lab[src[a]]
-        lb = lab[src[b]]
-        lab[sources] = -1
-        ok = la < lb
-        if not ok.any():
-            return None
-        arcs, a, b, la, lb, e, val = arcs[ok], a[ok], b[ok], la[ok], lb[ok], e[ok], val[ok]
-        order = np.lexsort((e, val, lb, la))
-        pair = la[order] * d + lb[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = pair[1:] != pair[:-1]
-        sel = order[first]
-        sel = sel[np.lexsort((e[sel], val[sel]))]
-        parent = list(range(d))
-
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        total = 0.0
-        chosen = []
-        for i in sel.tolist():
-            ra, rb = find(int(la[i])), find(int(lb[i]))
-            if ra != rb:
-                parent[ra] = rb
-                total += float(val[i])
-                chosen.append(i)
-                if len(chosen) == d - 1:
-                    break
-        if len(chosen) < d - 1 or not total < bound:
-            return None
-        out: list[int] = []
-        for i in chosen:
-            out.append(int(e[i]))
-            out.extend(g.path_edges(pred, int(a[i])))
-            out.extend(g.path_edges(pred, int(b[i])))
-        return np.unique(np.array(out, dtype=np.int64))
-
-    def _bottleneck(self, tree: _Tree) -> np.ndarray:
-        """Matrix of the heaviest edge weight on the tree path between every two tree nodes.
-
-        Rows and columns follow ``tree.order``.
-        """
-        w = self.g.w
-        order = tree.order.tolist()
-        s = len(order)
-        bm = np.zeros((s, s), dtype=np.float64)
-        tin = tree.tin
-        parent = tree.parent
-        pedge = tree.pedge
-        for i in range(1, s):
-            y = order[i]
-            ip = tin[parent[y]]
-            np.maximum(bm[:i, ip], w[pedge[y]], out=bm[:i, i])
-        return np.maximum(bm, bm.T)
-
-    def vertex_insertion(self, edges: np.ndarray) -> tuple[np.ndarray, bool]:
-        """Insert the non-tree node that shortens the tree most, while one does.
-
-        The gain of adding node ``x`` with edges of weights ``c`` to tree nodes ``U`` equals
-        ``MST(B[U]) - MST(B[U] + star(x))``, where ``B`` is the bottleneck (heaviest path edge)
-        metric of the tree; it is evaluated for all candidates at once by a batched Prim.
-        """
-        g = self.g
-        edges = self.induced_clean(edges)
-        cost = self.cost(edges)
-        improved = False
-        mask = np.zeros(g.n, dtype=bool)
-        while not self._timed_out():
-            tree = self._tree(edges)
-            nodes = tree.order
-            s = len(nodes)
-            if s < 2 or s > self.max_insert_tree:
-                break
-            mask[nodes] = True
-            arcs = g.arcs_of(nodes)
-            tgt = g.indices[arcs].astype(np.int64)
-            out = ~mask[tgt]
-            mask[nodes] = False
-            out_arcs = arcs[out]
-            out_t = tgt[out]
-            if not len(out_t):
-                break
-            order = np.lexsort((out_arcs, out_t))
-            out_arcs, out_t = out_arcs[order], out_t[order]
-            cand, starts, counts = np.unique(out_t, return_index=True, return_counts=True)
-            c_all = g.w[g.arc_edge[out_arcs]]
-            cmin = np.minimum.reduceat(c_all, starts)
-            sel = counts >= 2
-            cand, starts, counts, cmin = cand[sel], starts[sel], counts[sel], cmin[sel]
-            if not len(cand):
-                break
-            bm = self._bottleneck(tree)
-            pos = self._map
-            pos[nodes] = np.arange(s)
-            u_pos = pos[g.arc_src[out_arcs]]  # tree end (compact) of every outgoing arc
-            pos[nodes] = -1
-            gains = np.empty(len(cand), dtype=np.float64)
-            by_count = np.argsort(counts, kind="stable")
-            i = 0
-            while i < len(by_count):
-                jmax = int(counts[by_count[i]])
-                j = i
-                # chunk of candidates with similar neighbour counts, bounded memory
-                limit = 2_000_000
-                while (
-                    j < len(by_count) and (j - i + 1) * (int(counts[by_count[j]]) + 1) ** 2 <= limit
-                ):
-                    jmax = int(counts[by_count[j]])
-                    j += 1
-                j = max(j, i + 1)
-                idx = by_count[i:j]
-                jmax = int(counts[idx].max())
-                offs = np.minimum(np.arange(jmax)[None, :], counts[idx, None] - 1)
-                take = starts[idx, None] + offs  # (b, jmax) arc rows, padded by repeating
-                up = u_pos[take]
-                cw = c_all[take]
-                b = len(idx)
-                mat = np.zeros((b, jmax + 1, jmax + 1), dtype=np.float64)
-                mat[:, :jmax, :jmax] = bm[up[:, :, None], up[:, None, :]]
-                mst_k = _batched_prim(mat[:, :jmax, :jmax])
-                mat[:, jmax, :jmax] = cw
-                mat[:, :jmax, jmax] = cw
-                gains[idx] = mst_k - _batched_prim(mat)
-                i = j
-            ranked = np.lexsort((cand, -gains))
-            accepted = False
-            for t, best in enumerate(ranked[: self.insert_tries].tolist()):
-                if t and not gains[best] > self._tol(cost) - cmin[best]:
-                    break  # the node would only hang as a leaf
-                st, ct = int(starts[best]), int(counts[best])
-                star = g.arc_edge[out_arcs[st : st + ct]]
-                cand_edges = self.induced_clean(self.mst_clean(np.concatenate([edges, star])))
-                new_cost = self.cost(cand_edges)
-                if new_cost < cost - self._tol(cost) and self._spans(cand_edges):
-                    edges, cost = cand_edges, new_cost
-                    improved = accepted = True
-                    break
-            if not accepted:
-                break
-        return edges, improved
-
-    def local_search(self, edges: np.ndarray, insertion: bool = True) -> np.ndarray:
-        """Apply all moves until none improves (or the deadline passes)."""
-        if len(self.terminals) <= 2 or len(edges) == 0:
-            return edges
-        if not _KEEP_MEMO:
-            self._failed_paths = set()
-            self._failed_vertices = set()
-        while not self._timed_out():
-            any_imp = False
-            edges, imp = self.key_path_exchange(edges)
-            any_imp |= imp
-            edges, imp = self.key_vertex_elimination(edges)
-            any_imp |= imp
-            if imp or not insertion:
-                if imp:
-                    continue
-                break
-            edges, imp = self.vertex_insertion(edges)
-            any_imp |= imp
-            if not any_imp:
-                break
-        return edges
 
 
 _DP_WORK = 3.0e6  # 2**(k-1) * (n + m) bound for the exact Dreyfus-Wagner DP
@@ -678,116 +225,43 @@ def dp_feasible(n: int, m: int, k: int) -> bool:
     return q * (n + m + 1) <= _DP_WORK and q * (n + 1) <= _DP_CELLS
 
 
-def _splits(s: int, masks: np.ndarray) -> np.ndarray:
-    """Proper subsets of the bit set ``s`` that contain its lowest bit."""
-    low = s & -s
-    rest = s ^ low
-    subs = np.unique(rest & masks[: rest + 1]) | low
-    return subs[subs != s]
-
-
 def dreyfus_wagner(g: SimpleGraph, terminals: np.ndarray) -> np.ndarray:
-    """Exact minimum Steiner tree by the Dreyfus-Wagner dynamic programme.
+    """Exact minimum Steiner tree (sorted edge indices); see :func:`_jit.dreyfus_wagner`."""
+    wk = _jit.make_work(g.n, rows=1)
+    return _jit.dreyfus_wagner(
+        g.indptr, g.indices, g.arc_edge, g.u, g.v, g.w,
+        np.ascontiguousarray(terminals, dtype=np.int64), wk.hnode, wk.hpos, wk.hsize,
+    )  # fmt: skip
 
-    ``f[S](v)`` is the weight of a cheapest tree spanning the terminal subset ``S`` and node
-    ``v``: singletons are shortest-path distances; larger sets first merge two complementary
-    subsets at every node, then spread the merged labels by one Dijkstra run from a virtual
-    source joined to every node by an arc weighted with its label. The last terminal is the
-    root, so the tables cover subsets of the other ``k - 1``. Time ``O(3^k n + 2^k m log n)``.
 
-    Returns the tree's edge indices (sorted).
+def work_budget(n: int, m: int) -> int:
+    """Arcs the search may scan for a graph of ``n`` nodes and ``m`` edges (see :func:`solve`).
+
+    ``_WORK_PER_SIZE * (n + m) + _WORK_FLOOR``: a construction scans a few times ``n + m``
+    arcs, so large graphs get a few restarts and small ones (where every restart is cheap)
+    many. Arcs scanned are counted by the kernels, so the budget depends on the instance only,
+    never on the clock, and results are deterministic.
     """
-    terminals = np.asarray(terminals, dtype=np.int64)
-    k = len(terminals)
-    n = g.n
-    q = k - 1
-    full = (1 << q) - 1
-    f = np.full((full + 1, n), np.inf)
-    preds = np.full((full + 1, n), _NO_PRED, dtype=np.int32)
-    d0, p0 = dijkstra(g.csr, indices=terminals[:q], return_predecessors=True)
-    for i in range(q):
-        f[1 << i] = d0[i]
-        preds[1 << i] = p0[i]
-    masks = np.arange(full + 1)
-    popc = np.zeros(full + 1, dtype=np.int64)
-    for i in range(q):
-        popc += (masks >> i) & 1
-    base = g.csr
-    b_indptr = base.indptr.astype(np.int64)
-    b_indices = base.indices.astype(np.int64)
-    for level in range(2, q + 1):
-        level_sets = np.flatnonzero(popc == level)
-        nb = len(level_sets)
-        merged = np.empty((nb, n))
-        for j, s in enumerate(level_sets.tolist()):
-            s1 = _splits(s, masks)
-            merged[j] = (f[s1] + f[s ^ s1]).min(axis=0)
-        # one Dijkstra run for the whole level: virtual sources n..n+nb-1, each with an arc
-        # to every node weighted by its merged label (sources have no incoming arcs)
-        indptr = np.concatenate([b_indptr, b_indptr[-1] + n * np.arange(1, nb + 1)])
-        indices = np.concatenate([b_indices, np.tile(np.arange(n, dtype=np.int64), nb)])
-        data = np.concatenate([base.data, merged.ravel()])
-        aug = csr_matrix((data, indices, indptr), shape=(n + nb, n + nb))
-        dist, pred = dijkstra(aug, indices=np.arange(n, n + nb), return_predecessors=True)
-        f[level_sets] = dist[:, :n]
-        pr = pred[:, :n]
-        preds[level_sets] = np.where(pr >= n, n, pr)
-    # reconstruction
-    out: list[int] = []
-    stack = [(full, int(terminals[q]))]
-    while stack:
-        s, v = stack.pop()
-        p = preds[s]
-        nodes = [v]
-        x = v
-        if popc[s] == 1:
-            while p[x] != _NO_PRED:
-                x = int(p[x])
-                nodes.append(x)
-        else:
-            while p[x] != n:
-                x = int(p[x])
-                nodes.append(x)
-        if len(nodes) > 1:
-            arr = np.array(nodes, dtype=np.int64)
-            out.extend(g.edge_ids(arr[:-1], arr[1:]).tolist())
-        if popc[s] == 1:
-            continue
-        u = x
-        s1 = _splits(s, masks)
-        val = f[s1, u] + f[s ^ s1, u]
-        j = int(np.argmin(val))
-        stack.append((int(s1[j]), u))
-        stack.append((int(s ^ s1[j]), u))
-    return np.unique(np.array(out, dtype=np.int64))
+    return int(_WORK_PER_SIZE * (n + m) + _WORK_FLOOR)
 
 
-def restart_budget(m: int, k: int) -> int:
-    """Number of perturbed restarts for a graph of ``m`` edges and ``k`` terminals.
-
-    One restart costs about ``k`` Dijkstra runs plus a local search, so the count is a fixed
-    amount of work divided by ``k * m`` (clamped): small instances get many restarts, huge ones
-    few. It depends on the instance size only, never on the clock.
-    """
-    work = _RESTART_WORK / max(1, k * (m + 1000))
-    if work >= 0.5 > _MIN_RESTARTS:
-        work = max(work, 1.0)  # at least one restart (and recombination) when half of one fits
-    return int(min(_MAX_RESTARTS, max(_MIN_RESTARTS, work)))
-
-
-_RESTART_WORK = 2.0e5
-_KEEP_MEMO = True  # failed-move memos persist across restarts (saves repeated searches)
+_MEMO_SLOTS = 1 << 15  # failed-move table size (emptied when half full)
+_KVE_MAX_PIECES = 16  # key-vertex elimination skips removals leaving more pieces
+_KVE_PAIRS = True  # key-vertex elimination also removes pairs of Steiner key nodes
+_KVE_RADIUS = 0.5  # piece searches stop at this share of the removed weight
+_WORK_PER_SIZE = 100
+_WORK_FLOOR = 1_000_000
 _N_STARTS = 2
-_N_ROOTS = 4
-_MIN_RESTARTS = 0
-_MAX_RESTARTS = 40
-_PATIENCE = 4
-_ELITE = 6
+_N_ROOTS = 8
+_MAX_RESTARTS = 2000
+_PATIENCE = 10
+_ELITE = 8
 _SEED = 20180601
-_LS_RESTARTS = True
-_RECOMBINE_ROOTS = 16  # shortest-path heuristic roots on the union graph (all terminals)
-_RECOMBINE_STARTS = 1  # local searches on the union graph
-_RECOMBINE_INSERTION = False  # cheap moves only there; the full search follows on the graph
+_PERTURB = 1.0  # restart weights are multiplied by factors in [1, 1 + _PERTURB]
+_TABU_ITERS = 2000
+_TABU_WORK = 1_000_000  # work all the final tabu searches together may use
+_TABU_PATIENCE = 100
+_TABU_TENURE = (3, 10)
 
 
 class _Elite:
@@ -827,17 +301,15 @@ def _recombine(g: SimpleGraph, terminals: np.ndarray, edges: np.ndarray, deadlin
     mp = np.full(g.n, -1, dtype=np.int64)
     mp[nodes] = np.arange(len(nodes))
     sub = SimpleGraph(len(nodes), mp[g.u[edges]], mp[g.v[edges]], g.w[edges])
-    out = solve(
-        sub,
-        mp[terminals],
-        deadline=deadline,
-        n_roots=min(len(terminals), _RECOMBINE_ROOTS),
-        restarts=0,
-        recombine=False,
-        n_starts=_RECOMBINE_STARTS,
-        insertion=_RECOMBINE_INSERTION,
-    )
+    out = solve(sub, mp[terminals], deadline=deadline, restarts=0, recombine=False, tabu=False)
     return edges[out]
+
+
+def _roots(k: int, n_roots: int) -> list[int]:
+    """Terminal positions used as construction roots, spread over the terminal list."""
+    if k <= n_roots:
+        return list(range(k))
+    return sorted({int(i) for i in np.linspace(0, k - 1, n_roots).round()})
 
 
 def solve(
@@ -848,10 +320,10 @@ def solve(
     local_search: bool = True,
     n_roots: int | None = None,
     n_starts: int | None = None,
-    insertion: bool = True,
     restarts: int | None = None,
     recombine: bool = True,
-    ls_restarts: bool | None = None,
+    exact: bool = True,
+    tabu: bool = True,
 ) -> np.ndarray:
     """Steiner tree edge indices of ``g`` spanning ``terminals`` (distinct, connected).
 
@@ -872,105 +344,91 @@ def solve(
         Number of distinct best constructions improved by local search (``None``:
         ``_N_STARTS``).
     restarts
-        Number of perturbed restarts (``None``: :func:`restart_budget`). Each one runs the
-        shortest-path heuristic on weights multiplied by seeded random factors in [1, 1.25]
-        (edges of the current best tree get the high end more often), then local search on the
-        true weights. The search stops early after ``_PATIENCE`` restarts without improvement.
+        Maximum number of perturbed restarts (``None``: ``_MAX_RESTARTS``). Restarts stop when
+        the work budget (:func:`work_budget`, arcs scanned) is spent or after ``_PATIENCE``
+        restarts without improvement.
     recombine
         Finally solve again on the union of the best distinct trees found.
-    ls_restarts
-        Improve each restart's tree by key-path exchange and key-vertex elimination
-        (``None``: the module default ``_LS_RESTARTS``).
+    exact
+        Use the exact dynamic programme where it is cheap (:func:`dp_feasible`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted edge indices of the tree.
     """
     terminals = np.asarray(terminals, dtype=np.int64)
     k = len(terminals)
     if k <= 1:
         return np.empty(0, dtype=np.int64)
-    if n_starts is None:
-        n_starts = _N_STARTS
-    if n_roots is None:
-        n_roots = _N_ROOTS
-    solver = Solver(g, terminals, deadline)
-    if local_search and dp_feasible(g.n, g.m, k):
-        return solver.mst_clean(dreyfus_wagner(g, terminals))
-    dist, pred = solver.distance_matrix()
-    if k <= n_roots:
-        roots = list(range(k))
-    else:
-        roots = sorted({int(i) for i in np.linspace(0, k - 1, n_roots).round()})
+    if local_search and exact and dp_feasible(g.n, g.m, k):
+        s = Search(g, terminals, deadline)
+        te, tdeg = s.from_edges(dreyfus_wagner(g, terminals))
+        s.tol = 1e-9 * max(1.0, s.cost(te))
+        s.clean(te, tdeg)
+        return s.edges(te)
+    s = Search(g, terminals, deadline)
+    n_starts = _N_STARTS if n_starts is None else n_starts
     raw: list[tuple[float, int, np.ndarray]] = []
-    seen: set[tuple[int, ...]] = set()
-    for r in roots:
-        e = solver.prune(solver.sph(dist, pred, r))
-        key = tuple(e.tolist())
-        if key in seen:
-            continue
-        seen.add(key)
-        raw.append((solver.cost(e), r, e))
+    seen: set[bytes] = set()
+    for r in _roots(k, _N_ROOTS if n_roots is None else n_roots):
+        te, _tdeg = s.construct(g.w, int(terminals[r]))
+        key = te.tobytes()
+        if key not in seen:
+            seen.add(key)
+            raw.append((s.cost(te), r, te))
     raw.sort(key=lambda t: (t[0], t[1]))
-    starts: list[tuple[float, int, np.ndarray]] = []
-    seen = set()
-    for _c, r, e in raw[: max(2 * n_starts, 1)]:
-        e = solver.induced_clean(e)
-        key = tuple(e.tolist())
-        if key in seen:
-            continue
-        seen.add(key)
-        starts.append((solver.cost(e), r, e))
-    starts.sort(key=lambda t: (t[0], t[1]))
     if not local_search:
-        return starts[0][2]
+        return s.edges(raw[0][2])
     elite = _Elite(_ELITE)
-    n_restarts = restart_budget(g.m, k) if restarts is None else int(restarts)
-    for _c, _r, e in starts[:n_starts]:
-        e = solver.local_search(e, insertion)
-        elite.add(solver.cost(e), e)
-        if solver._timed_out():
+    for _c, _r, te in raw[:n_starts]:
+        te, tdeg = s.from_edges(s.edges(te))
+        s.local_search(te, tdeg)
+        elite.add(s.cost(te), s.edges(te))
+        if s.timed_out():
             break
     if k <= 2:
         return elite.best[1]
+    n_restarts = _MAX_RESTARTS if restarts is None else int(restarts)
+    budget = work_budget(g.n, g.m)
     rng = np.random.default_rng(_SEED)
     idle = 0
-    for _ in range(n_restarts):
-        if solver._timed_out() or idle >= _PATIENCE:
+    done = 0
+    while done < n_restarts:
+        if s.timed_out() or idle >= _PATIENCE or s.work >= budget:
             break
-        factor = rng.uniform(1.0, 1.25, g.m)
-        best_edges = elite.best[1]
-        factor[best_edges] = np.maximum(factor[best_edges], rng.uniform(1.0, 1.25, len(best_edges)))
-        pw = g.w * factor
-        csr = csr_matrix((pw[g.arc_edge], g.indices, g.indptr), shape=(g.n, g.n))
-        d, p = dijkstra(csr, indices=terminals, return_predecessors=True)
-        r = int(rng.integers(k))
-        e = solver.induced_clean(solver.prune(solver.sph(d, p, r)))
-        if _LS_RESTARTS if ls_restarts is None else ls_restarts:  # cheap moves only
-            e = solver.local_search(e, False)
-        if elite.add(solver.cost(e), e):
+        ww = g.w * rng.uniform(1.0, 1.0 + _PERTURB, g.m)
+        te, tdeg = s.construct(ww, int(terminals[rng.integers(k)]))
+        s.local_search(te, tdeg)
+        if elite.add(s.cost(te), s.edges(te)):
             idle = 0
         else:
             idle += 1
-    if recombine and n_restarts and len(elite.items) > 1 and not solver._timed_out():
-        union = np.unique(np.concatenate([e for _c, _i, e in elite.items]))
-        e = _recombine(g, terminals, union, deadline)
-        e = solver.local_search(e, insertion)
-        elite.add(solver.cost(e), e)
+        done += 1
+    if recombine and done and not s.timed_out():
+        _recombine_into(s, elite, deadline)
+    if tabu and _TABU_ITERS:
+        _tabu_rounds(s, elite, _TABU_WORK)
     return elite.best[1]
 
 
-def _batched_prim(mat: np.ndarray) -> np.ndarray:
-    """Total weight of the minimum spanning tree of each dense symmetric matrix in ``mat``."""
-    b, n, _ = mat.shape
-    total = np.zeros(b, dtype=np.float64)
-    if n <= 1:
-        return total
-    rows = np.arange(b)
-    done = np.zeros((b, n), dtype=bool)
-    done[:, 0] = True
-    best = mat[:, 0, :].copy()
-    best[done] = np.inf
-    for _ in range(n - 1):
-        k = np.argmin(best, axis=1)
-        total += best[rows, k]
-        done[rows, k] = True
-        np.minimum(best, mat[rows, k, :], out=best)
-        best[done] = np.inf
-    return total
+def _tabu_rounds(s: Search, elite: _Elite, work: int) -> None:
+    """Tabu searches from the elite trees, best first, while the work budget lasts."""
+    stop = s.work + work
+    for i, (_c, _n, edges) in enumerate(list(elite.items)):
+        if s.work >= stop or s.timed_out():
+            break
+        te, tdeg = s.from_edges(edges)
+        if s.tabu(te, tdeg, _TABU_ITERS, stop - s.work, _SEED + i):
+            s.local_search(te, tdeg)
+            elite.add(s.cost(te), s.edges(te))
+
+
+def _recombine_into(s: Search, elite: _Elite, deadline: float | None) -> None:
+    """Solve on the union of the elite trees, improve on the whole graph, offer to the elite."""
+    if len(elite.items) < 2:
+        return
+    union = np.unique(np.concatenate([e for _c, _i, e in elite.items]))
+    te, tdeg = s.from_edges(_recombine(s.g, s.terminals, union, deadline))
+    s.local_search(te, tdeg)
+    elite.add(s.cost(te), s.edges(te))

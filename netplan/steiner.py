@@ -97,13 +97,17 @@ def _prepare(
     ids = np.arange(len(u), dtype=np.int64)
     a = np.minimum(u, v)
     b = np.maximum(u, v)
-    order = np.lexsort((ids, w, b, a))
-    a, b, ws, ids = a[order], b[order], w[order], ids[order]
-    keep = np.ones(len(a), dtype=bool)
-    keep[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    keep &= a != b
-    a, b, ws, ids = a[keep], b[keep], ws[keep], ids[keep]
-    return _core.SimpleGraph(n, a, b, ws), ids, terms, w
+    key = a * max(n, 1) + b
+    by_key = np.argsort(key, kind="stable")
+    sorted_key = key[by_key]
+    if len(key) > 1 and (sorted_key[1:] == sorted_key[:-1]).any():
+        order = np.lexsort((ids, w, key))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = key[order][1:] != key[order][:-1]
+        ids = np.sort(order[first])
+    keep = a[ids] != b[ids]
+    ids = ids[keep]
+    return _core.SimpleGraph(n, a[ids], b[ids], w[ids]), ids, terms, w
 
 
 def _check_connected(g: _core.SimpleGraph, terms: np.ndarray, names: list | None = None) -> None:
@@ -204,28 +208,46 @@ def _construct(n_nodes: int, u, v, w, terminals) -> np.ndarray:
     return _solve_arrays(n_nodes, u, v, w, terminals, time_budget=None, local_search=False)
 
 
+def _weights(values: list, weight: str | None) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"steiner_tree: edge attribute {weight!r} holds values that are not numbers; "
+            "pass weight= the name of a numeric edge attribute"
+        ) from exc
+
+
 def _graph_arrays(graph: nx.Graph, weight: str | None):
+    """Node list, node index, edge ends (node labels, with keys for multigraphs) and arrays.
+
+    Self-loops are left out (they never belong to a tree).
+    """
     nodes = list(graph.nodes)
     index = {x: i for i, x in enumerate(nodes)}
     if graph.is_multigraph():
-        rows = list(graph.edges(keys=True, data=weight, default=1))
+        rows = [r for r in graph.edges(keys=True, data=weight, default=1) if r[0] != r[1]]
         ends = [(a, b, k) for a, b, k, _w in rows]
+        u = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
+        v = np.fromiter((index[r[1]] for r in rows), dtype=np.int64, count=len(rows))
+        ws = [r[-1] for r in rows]
     else:
-        rows = list(graph.edges(data=weight, default=1))
-        ends = [(a, b) for a, b, _w in rows]
-    m = len(rows)
-    u = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=m)
-    v = np.fromiter((index[r[1]] for r in rows), dtype=np.int64, count=m)
-    if weight is None:
-        w = np.ones(m, dtype=np.float64)
-    else:
-        try:
-            w = np.fromiter((r[-1] for r in rows), dtype=np.float64, count=m)
-        except (TypeError, ValueError) as exc:
-            raise InputError(
-                f"steiner_tree: edge attribute {weight!r} holds values that are not numbers; "
-                "pass weight= the name of a numeric edge attribute"
-            ) from exc
+        # one pass over the adjacency, each edge once from its lower-indexed end
+        us: list[int] = []
+        vs: list[int] = []
+        ws = []
+        for a, nbrs in graph.adj.items():
+            ia = index[a]
+            for b, data in nbrs.items():
+                ib = index[b]
+                if ia < ib:
+                    us.append(ia)
+                    vs.append(ib)
+                    ws.append(data.get(weight, 1) if weight is not None else 1)
+        u = np.asarray(us, dtype=np.int64)
+        v = np.asarray(vs, dtype=np.int64)
+        ends = None
+    w = np.ones(len(u)) if weight is None else _weights(ws, weight)
     return nodes, index, ends, u, v, w
 
 
@@ -292,16 +314,23 @@ def steiner_tree(
         local_search=True,
         names=nodes,
     )
+    if ends is None:
+        ends = [
+            (nodes[a], nodes[b])
+            for a, b in zip(u[chosen].tolist(), v[chosen].tolist(), strict=True)
+        ]
+    else:
+        ends = [ends[i] for i in chosen.tolist()]
     used: dict = {}
-    for i in chosen.tolist():
-        used.setdefault(ends[i][0], None)
-        used.setdefault(ends[i][1], None)
+    for end in ends:
+        used.setdefault(end[0], None)
+        used.setdefault(end[1], None)
     out.add_nodes_from((x, dict(graph.nodes[x])) for x in used)
-    for i in chosen.tolist():
+    for end in ends:
         if graph.is_multigraph():
-            a, b, k = ends[i]
+            a, b, k = end
             out.add_edge(a, b, key=k, **graph[a][b][k])
         else:
-            a, b = ends[i]
+            a, b = end
             out.add_edge(a, b, **graph[a][b])
     return out
