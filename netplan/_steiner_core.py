@@ -169,14 +169,14 @@ class Search:
             self.memo,
         )  # fmt: skip
 
-    def key_vertex_elimination(self, te: np.ndarray, tdeg: np.ndarray) -> bool:
+    def key_vertex_elimination(self, te: np.ndarray, tdeg: np.ndarray, pairs: int = 2) -> bool:
         wk = self.wk
         indptr, adj, aed, eu, ev = self._csr
         return _jit.key_vertex_elimination(
             indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.tol, wk.dist,
             wk.pred, wk.hnode, wk.hpos, wk.hsize, wk.touched, wk.ntouched, wk.stamp, wk.label,
             wk.uf, wk.mark, wk.gen, wk.order, wk.tdist, wk.dd, wk.pp,
-            self.memo, _KVE_PAIRS, _KVE_RADIUS,
+            self.memo, pairs, _KVE_RADIUS,
         )  # fmt: skip
 
     def vertex_insertion(self, te: np.ndarray, tdeg: np.ndarray) -> bool:
@@ -196,8 +196,14 @@ class Search:
             int(_TABU_PATIENCE), int(self.work + work), rnd, _TABU_TENURE[0], _TABU_TENURE[1], self.wk.gen,
         )  # fmt: skip
 
-    def local_search(self, te: np.ndarray, tdeg: np.ndarray, insertion: bool = True) -> None:
-        """Apply all moves until none improves (or the deadline passes); in place."""
+    def local_search(
+        self, te: np.ndarray, tdeg: np.ndarray, insertion: bool = True, pairs: int = 2
+    ) -> None:
+        """Apply all moves until none improves (or the deadline passes); in place.
+
+        ``pairs``: 0 eliminates single Steiner key nodes only, 1 also pairs joined by a key
+        path, 2 also pairs joined through one key node.
+        """
         if len(self.terminals) <= 2:
             return
         while not self.timed_out():
@@ -208,7 +214,7 @@ class Search:
                 changed |= self.vertex_insertion(te, tdeg)
             if changed:
                 continue
-            if not self.key_vertex_elimination(te, tdeg):
+            if not self.key_vertex_elimination(te, tdeg, pairs):
                 break
 
 
@@ -247,11 +253,11 @@ def work_budget(n: int, m: int) -> int:
 
 _MEMO_SLOTS = 1 << 15  # failed-move table size (emptied when half full)
 _KVE_MAX_PIECES = 16  # key-vertex elimination skips removals leaving more pieces
-_KVE_PAIRS = True  # key-vertex elimination also removes pairs of Steiner key nodes
+_RESTART_PAIRS = 2  # pair eliminations in the restarts' local search (see local_search)
 _KVE_RADIUS = 0.5  # piece searches stop at this share of the removed weight
 _WORK_PER_SIZE = 100
 _WORK_FLOOR = 1_000_000
-_N_STARTS = 2
+_N_STARTS = 1
 _N_ROOTS = 8
 _MAX_RESTARTS = 2000
 _PATIENCE = 10
@@ -261,6 +267,7 @@ _PERTURB = 1.0  # restart weights are multiplied by factors in [1, 1 + _PERTURB]
 _TABU_ITERS = 2000
 _TABU_WORK = 1_000_000  # work all the final tabu searches together may use
 _TABU_PATIENCE = 100
+_TABU_ROUNDS = 8
 _TABU_TENURE = (3, 10)
 
 
@@ -399,7 +406,7 @@ def solve(
             break
         ww = g.w * rng.uniform(1.0, 1.0 + _PERTURB, g.m)
         te, tdeg = s.construct(ww, int(terminals[rng.integers(k)]))
-        s.local_search(te, tdeg)
+        s.local_search(te, tdeg, pairs=_RESTART_PAIRS)
         if elite.add(s.cost(te), s.edges(te)):
             idle = 0
         else:
@@ -415,7 +422,7 @@ def solve(
 def _tabu_rounds(s: Search, elite: _Elite, work: int) -> None:
     """Tabu searches from the elite trees, best first, while the work budget lasts."""
     stop = s.work + work
-    for i, (_c, _n, edges) in enumerate(list(elite.items)):
+    for i, (_c, _n, edges) in enumerate(list(elite.items)[:_TABU_ROUNDS]):
         if s.work >= stop or s.timed_out():
             break
         te, tdeg = s.from_edges(edges)

@@ -727,7 +727,7 @@ def key_vertex_elimination(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, 
                 if y > x and tdeg[y] >= 3 and not is_term[y]:
                     cands, nc = _append_pair(cands, nc, x, y)
                 for b in range(indptr[y], indptr[y + 1]):
-                    if not te[aed[b]] or wk_mark[adj[b]] == gx:
+                    if pairs < 2 or not te[aed[b]] or wk_mark[adj[b]] == gx:
                         continue
                     z, _c, _h = _walk_key_path(indptr, adj, aed, w, te, tdeg, is_term, b,
                                                wk_mark, gx)  # fmt: skip
