@@ -93,20 +93,19 @@ def _prepare(
     # distinct terminals, first occurrence order
     _, first = np.unique(terms, return_index=True)
     terms = terms[np.sort(first)]
-    # simple graph: lightest of parallel edges (lowest index on ties), no self-loops
-    ids = np.arange(len(u), dtype=np.int64)
+    # simple graph: lightest of parallel edges (lowest index on ties), no self-loops, edges in
+    # the order of their end nodes, so that the input's edge order does not change the tree
     a = np.minimum(u, v)
     b = np.maximum(u, v)
     key = a * max(n, 1) + b
-    by_key = np.argsort(key, kind="stable")
-    sorted_key = key[by_key]
+    ids = np.argsort(key, kind="stable")
+    sorted_key = key[ids]
     if len(key) > 1 and (sorted_key[1:] == sorted_key[:-1]).any():
-        order = np.lexsort((ids, w, key))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = key[order][1:] != key[order][:-1]
-        ids = np.sort(order[first])
-    keep = a[ids] != b[ids]
-    ids = ids[keep]
+        ids = np.lexsort((np.arange(len(key)), w, key))
+        first = np.ones(len(ids), dtype=bool)
+        first[1:] = key[ids][1:] != key[ids][:-1]
+        ids = ids[first]
+    ids = ids[a[ids] != b[ids]]
     return _core.SimpleGraph(n, a[ids], b[ids], w[ids]), ids, terms, w
 
 
