@@ -183,8 +183,7 @@ class Search:
         wk = self.wk
         indptr, adj, aed, eu, ev = self._csr
         return _jit.vertex_insertion(
-            indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.tol, wk.stamp,
-            wk.uf, wk.deg, wk.gen, wk.touched,
+            indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.tol, wk.gen
         )  # fmt: skip
 
     def tabu(self, te: np.ndarray, tdeg: np.ndarray, iters: int, work: int, seed: int) -> bool:

@@ -38,7 +38,6 @@ class Work(NamedTuple):
     label: np.ndarray  # int64[n]
     uf: np.ndarray  # int64[n + 1], union-find parents
     mark: np.ndarray  # int64[n], second generation marks
-    deg: np.ndarray  # int64[n], degrees of candidate trees
     tdist: np.ndarray  # float64[n], tree distances
     dd: np.ndarray  # float64[r, n], distances from up to r pieces (key-vertex elimination)
     pp: np.ndarray  # int64[r, n], predecessor edges for dd
@@ -64,7 +63,6 @@ def make_work(n: int, rows: int = 8) -> Work:
         label=np.zeros(n, dtype=np.int64),
         uf=np.zeros(n + 1, dtype=np.int64),
         mark=np.zeros(n, dtype=np.int64),
-        deg=np.zeros(n, dtype=np.int64),
         tdist=np.zeros(n),
         dd=np.full((rows, n), np.inf),
         pp=np.full((rows, n), -1, dtype=np.int64),
@@ -610,6 +608,16 @@ def _find(uf, x):
 
 
 @njit(**_JIT)
+def _next_tree_arc(indptr, aed, te, y, prev_e):
+    """The first arc out of ``y`` on a tree edge other than ``prev_e`` (-1 if none)."""
+    for b in range(indptr[y], indptr[y + 1]):
+        f = aed[b]
+        if te[f] and f != prev_e:
+            return b
+    return -1
+
+
+@njit(**_JIT)
 def _walk_key_path(indptr, adj, aed, w, te, tdeg, is_term, a, wk_mark, gr):
     """Follow the tree arc ``a`` out of ``v`` to the next key node; mark inner nodes ``gr``.
 
@@ -622,12 +630,7 @@ def _walk_key_path(indptr, adj, aed, w, te, tdeg, is_term, a, wk_mark, gr):
     h = _mix(prev_e)
     while not (is_term[y] or tdeg[y] >= 3):
         wk_mark[y] = gr
-        nxt = -1
-        for b in range(indptr[y], indptr[y + 1]):
-            f = aed[b]
-            if te[f] and f != prev_e:
-                nxt = b
-                break
+        nxt = _next_tree_arc(indptr, aed, te, y, prev_e)
         if nxt < 0:
             break  # a dangling Steiner leaf (unpruned tree): stop here
         prev_e = aed[nxt]
@@ -916,12 +919,7 @@ def key_vertex_elimination(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, 
                     prev_e = e
                     y = adj[a]
                     while wk_mark[y] == gr and tdeg[y] > 0 and y != v and y != v2:
-                        nxt = -1
-                        for b in range(indptr[y], indptr[y + 1]):
-                            f = aed[b]
-                            if te[f] and f != prev_e:
-                                nxt = b
-                                break
+                        nxt = _next_tree_arc(indptr, aed, te, y, prev_e)
                         if nxt < 0:
                             break
                         prev_e = aed[nxt]
@@ -959,113 +957,73 @@ def key_vertex_elimination(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, 
 
 
 @njit(**_JIT)
-def vertex_insertion(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, wk_stamp, wk_uf,
-                     wk_deg, wk_gen, wk_touched):  # fmt: skip
+def vertex_insertion(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, wk_gen):  # fmt: skip
     """Add a node outside the tree where the MST of the grown node set, pruned, is lighter.
 
     The tree must be the MST of the subgraph its nodes induce (call :func:`induced_mst`
     first), so only the new node's edges can change the MST: Kruskal over the sorted tree
-    edges merged with the candidate's edges, then pruning of non-terminal leaves. Returns
-    whether the tree changed.
+    edges merged with the candidate's edges, then pruning of non-terminal leaves
+    (:func:`_kruskal_pruned`). Returns whether the tree changed.
     """
     n = len(tdeg)
     changed = False
-    tree_e = np.flatnonzero(te)
-    tree_e = tree_e[np.argsort(w[tree_e], kind="mergesort")]
+    in_v = np.zeros(n, dtype=np.bool_)
+    nodes = np.empty(n, dtype=np.int64)
+    y_e = np.empty(n, dtype=np.int64)
+    uf, deg, head, nxt, out_e, stack, alive = _kruskal_scratch(n)
+    tree_e = np.empty(0, dtype=np.int64)
+    nn = 0
     cost = 0.0
-    for e in tree_e:
-        cost += w[e]
-    cw = np.empty(n, dtype=np.float64)
-    ce = np.empty(n, dtype=np.int64)
-    new_e = np.empty(n + 1, dtype=np.int64)
-    deg = wk_deg  # degree in the candidate tree, reset per use
+    refresh = True
     for v in range(n):
-        if tdeg[v] > 0:
-            continue
-        nv = 0
-        for a in range(indptr[v], indptr[v + 1]):
-            if tdeg[adj[a]] > 0:
-                ce[nv] = aed[a]
-                cw[nv] = w[aed[a]]
-                nv += 1
-        wk_gen[2] += indptr[v + 1] - indptr[v]
-        if nv < 2:
-            continue
-        wk_gen[2] += 2 * len(tree_e) + nv
-        srt = np.argsort(cw[:nv], kind="mergesort")
-        # union-find over tree nodes and v (parents reset by generation)
-        g = _next_gen(wk_gen, 0)
-        ne = 0
-        newc = 0.0
-        i = 0
-        j = 0
-        nt = len(tree_e)
-        while i < nt or j < nv:
-            if j >= nv or (i < nt and w[tree_e[i]] <= cw[srt[j]]):
-                e = tree_e[i]
-                i += 1
-            else:
-                e = ce[srt[j]]
-                j += 1
-            a_ = eu[e]
-            b_ = ev[e]
-            for z in (a_, b_):
-                if wk_stamp[z] != g:
-                    wk_stamp[z] = g
-                    wk_uf[z] = z
-            ra = _find(wk_uf, a_)
-            rb = _find(wk_uf, b_)
-            if ra != rb:
-                wk_uf[ra] = rb
-                new_e[ne] = e
-                ne += 1
-                newc += w[e]
-        # prune the candidate tree: degrees, then peel non-terminal leaves
-        for t in range(ne):
-            deg[eu[new_e[t]]] = 0
-            deg[ev[new_e[t]]] = 0
-        for t in range(ne):
-            deg[eu[new_e[t]]] += 1
-            deg[ev[new_e[t]]] += 1
-        alive = np.ones(ne, dtype=np.bool_)
-        top = 0
-        for t in range(ne):
-            for z in (eu[new_e[t]], ev[new_e[t]]):
-                if deg[z] == 1 and not is_term[z]:
-                    wk_touched[top] = z
-                    top += 1
-        while top > 0:
-            top -= 1
-            z = wk_touched[top]
-            if deg[z] != 1:
-                continue
-            for t in range(ne):
-                if alive[t] and (eu[new_e[t]] == z or ev[new_e[t]] == z):
-                    alive[t] = False
-                    newc -= w[new_e[t]]
-                    y = eu[new_e[t]] if ev[new_e[t]] == z else ev[new_e[t]]
-                    deg[z] -= 1
-                    deg[y] -= 1
-                    if deg[y] == 1 and not is_term[y]:
-                        wk_touched[top] = y
-                        top += 1
-                    break
-        if newc < cost - tol:
-            for e in tree_e:
-                _drop_edge(te, tdeg, eu, ev, e)
-            for t in range(ne):
-                if alive[t]:
-                    _add_edge(te, tdeg, eu, ev, new_e[t])
+        if refresh:
             tree_e = np.flatnonzero(te)
             tree_e = tree_e[np.argsort(w[tree_e], kind="mergesort")]
             cost = 0.0
             for e in tree_e:
                 cost += w[e]
+            nn = 0
+            for x in range(n):
+                in_v[x] = tdeg[x] > 0
+                if in_v[x]:
+                    nodes[nn] = x
+                    nn += 1
+            refresh = False
+        if in_v[v]:
+            continue
+        wk_gen[2] += indptr[v + 1] - indptr[v]
+        ny = _edges_into(indptr, adj, aed, w, in_v, v, y_e)
+        if ny < 2:
+            continue
+        # (the tree's edges win ties: an equally light tree keeps its shape)
+        c, k = _kruskal_pruned(y_e, ny, tree_e, len(tree_e), -1, eu, ev, w, is_term, nodes, nn,
+                               v, uf, deg, head, nxt, out_e, stack, alive)  # fmt: skip
+        wk_gen[2] += 2 * nn + ny
+        if c < cost - tol:
+            for e in tree_e:
+                _drop_edge(te, tdeg, eu, ev, e)
+            for t in range(k):
+                _add_edge(te, tdeg, eu, ev, out_e[t])
             changed = True
+            refresh = True
     return changed
 
 
 # ---------------------------------------------------------------------------- node-set tabu
+
+
+@njit(**_JIT)
+def _kruskal_scratch(n):
+    """Scratch arrays for :func:`_kruskal_pruned` on a graph of ``n`` nodes."""
+    return (
+        np.empty(n, dtype=np.int64),  # union-find parents
+        np.zeros(n, dtype=np.int64),  # degrees
+        np.empty(n, dtype=np.int64),  # incidence list heads
+        np.empty(2 * n, dtype=np.int64),  # incidence list links
+        np.empty(n, dtype=np.int64),  # tree edges
+        np.empty(2 * n, dtype=np.int64),  # leaf stack
+        np.empty(n, dtype=np.bool_),  # kept edges
+    )
 
 
 @njit(**_JIT)
@@ -1197,6 +1155,22 @@ def _set_from_edges(edges, k, eu, ev, in_v, nodes, nn):
 
 
 @njit(**_JIT)
+def _consider(x, c, it, tabu_until, best_cost, tol, rnd, r, move, move_cost, move_key):
+    """Keep the move on node ``x`` (giving cost ``c``) if it beats the best one so far.
+
+    Tabu moves count only when they give a new overall best; equal costs are decided by the
+    next random number (``rnd[r]``, cycled). Returns the best move, its cost and key, and the
+    next random index.
+    """
+    if c == _INF or (tabu_until[x] >= it and not c < best_cost - tol):
+        return move, move_cost, move_key, r
+    key = rnd[r % len(rnd)]
+    if c < move_cost - tol or (c <= move_cost + tol and key < move_key):
+        return x, c, key, r + 1
+    return move, move_cost, move_key, r + 1
+
+
+@njit(**_JIT)
 def node_tabu(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, iters, patience, work_cap,
               rnd, tenure_lo, tenure_hi, wk_gen):  # fmt: skip
     """Tabu search over the tree's node set with add / drop moves, MST-evaluated.
@@ -1237,13 +1211,7 @@ def node_tabu(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, iters, patien
     sorted_e = np.empty(2 * m + 1, dtype=np.int64)
     mst_e = np.empty(n, dtype=np.int64)
     y_e = np.empty(n, dtype=np.int64)
-    uf = np.empty(n, dtype=np.int64)
-    deg = np.zeros(n, dtype=np.int64)
-    head = np.empty(n, dtype=np.int64)
-    nxt = np.empty(2 * n, dtype=np.int64)
-    out_e = np.empty(n, dtype=np.int64)
-    stack = np.empty(2 * n, dtype=np.int64)
-    alive = np.empty(n, dtype=np.bool_)
+    uf, deg, head, nxt, out_e, stack, alive = _kruskal_scratch(n)
     tabu_until = np.full(n, -1, dtype=np.int64)
     seen = np.full(n, -1, dtype=np.int64)
     nbr = np.zeros(n, dtype=np.int64)
@@ -1288,12 +1256,9 @@ def node_tabu(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, iters, patien
             c, _k = _kruskal_pruned(sorted_e, me, y_e, 0, x, eu, ev, w, is_term, nodes, nn, -1,
                                     uf, deg, head, nxt, out_e, stack, alive)  # fmt: skip
             wk_gen[2] += me + nn
-            if c == _INF or (tabu_until[x] >= it and not c < best_cost - tol):
-                continue
-            key = rnd[r % nr]
-            r += 1
-            if c < move_cost - tol or (c <= move_cost + tol and key < move_key):
-                move, move_cost, move_key = x, c, key
+            move, move_cost, move_key, r = _consider(
+                x, c, it, tabu_until, best_cost, tol, rnd, r, move, move_cost, move_key
+            )
         # adds: outside nodes with at least two neighbours in the set
         nc = 0
         for i in range(nn):
@@ -1318,12 +1283,9 @@ def node_tabu(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, iters, patien
             c, _k = _kruskal_pruned(mst_e, nn - 1, y_e, ny, -1, eu, ev, w, is_term, nodes, nn,
                                     y, uf, deg, head, nxt, out_e, stack, alive)  # fmt: skip
             wk_gen[2] += nn + 2 * ny + indptr[y + 1] - indptr[y]
-            if c == _INF or (tabu_until[y] >= it and not c < best_cost - tol):
-                continue
-            key = rnd[r % nr]
-            r += 1
-            if c < move_cost - tol or (c <= move_cost + tol and key < move_key):
-                move, move_cost, move_key = y, c, key
+            move, move_cost, move_key, r = _consider(
+                y, c, it, tabu_until, best_cost, tol, rnd, r, move, move_cost, move_key
+            )
         if move < 0:
             break
         tenure = tenure_lo + int(rnd[r % nr] * (tenure_hi - tenure_lo + 1))

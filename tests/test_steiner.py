@@ -220,13 +220,19 @@ def pace_dir(shared_data):
     return path
 
 
-@pytest.mark.parametrize("name", _FAST_PACE)
-def test_pace_instances_near_optimum(pace_dir, name):
+@pytest.mark.parametrize(
+    ("name", "tolerance"),
+    [(name, 1.01) for name in _FAST_PACE]
+    # small, symmetric unit-weight graphs where edge moves stall (the node-set tabu search
+    # crosses their plateaus): the worst-case bound
+    + [("instance171", 1.03), ("instance173", 1.03), ("instance195", 1.03)],
+)
+def test_pace_instances_near_optimum(pace_dir, name, tolerance):
     inst = read_pace(pace_dir / "Track1" / f"{name}.gr.gz")
     opt = read_optima(pace_dir / "track1.csv")[inst.name]
     e = steiner_tree_arrays(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals)
     cost = _check_tree(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals, e)
-    assert opt - 1e-9 <= cost <= opt * 1.01
+    assert opt - 1e-9 <= cost <= opt * tolerance
     built = float(inst.w[_construct(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals)].sum())
     assert cost <= built + 1e-9
 
@@ -436,12 +442,3 @@ def test_tabu_search_leaves_a_unit_weight_plateau(pace_dir):
     assert s.tabu(te, tdeg, 2000, 10**9, 1)
     assert s.cost(te) < stuck
     _check_tree(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals, ids[s.edges(te)])
-
-
-@pytest.mark.parametrize("name", ["instance171", "instance173", "instance195"])
-def test_hard_pace_instances_within_three_percent(pace_dir, name):
-    inst = read_pace(pace_dir / "Track1" / f"{name}.gr.gz")
-    opt = read_optima(pace_dir / "track1.csv")[inst.name]
-    e = steiner_tree_arrays(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals)
-    cost = _check_tree(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals, e)
-    assert opt - 1e-9 <= cost <= opt * 1.03
