@@ -1,41 +1,44 @@
 """Steiner tree search on compact integer graphs (private; see :mod:`netplan.steiner`).
 
 Everything here works on a *simple* undirected graph held as numpy arrays (``u``, ``v``, ``w``)
-and a symmetric CSR view. The inner loops (shortest paths, construction, local search) are
-compiled kernels in :mod:`netplan._steiner_jit`; this module drives them.
+and a symmetric CSR view. The inner loops (shortest paths, construction, moves, tabu search,
+the exact DP) are compiled kernels in :mod:`netplan._steiner_jit`; this module drives them.
 
 Algorithm
 ---------
 1. Construction: the shortest-path heuristic of Takahashi and Matsuyama (grow a tree from a root
-   terminal, always adding the terminal nearest to the tree by its shortest path) from several
-   roots, each result replaced by the MST of the subgraph its nodes induce and pruned of
-   non-terminal leaves.
-2. Local search on the best constructions until no move improves (or the deadline passes):
+   terminal, always adding the terminal nearest to the tree by its shortest path) from
+   ``_N_ROOTS`` roots, each result replaced by the MST of the subgraph its nodes induce and
+   pruned of non-terminal leaves.
+2. Local search on the best construction until no move improves (or the deadline passes):
 
    * key-path exchange: remove a key path (a tree path whose inner nodes are Steiner nodes of
      degree 2) and reconnect the two halves by a shortest path (a Dijkstra run from the
-     smaller half, bounded by the path's weight);
-   * key-vertex elimination: remove a Steiner node of degree >= 3 with its key paths and
-     reconnect the pieces by the MST of their Voronoi boundary graph (Mehlhorn's construction);
+     smaller half's nodes near the path, bounded by the path's weight);
    * Steiner-vertex insertion: add a node outside the tree when the pruned MST of the grown
-     node set is lighter;
-   * MST-prune (induced MST, then removal of non-terminal leaves) after every accepted
-     elimination.
+     node set is lighter (after an induced-MST clean);
+   * key-vertex elimination, once the two moves above are exhausted: remove a Steiner key node,
+     or a pair of them, with their key paths, and reconnect the pieces by the cheaper of the
+     MST of their Voronoi boundary graph (Mehlhorn) and an MST through one new hub node.
+
+   Moves found not to improve are remembered by a hash of their edges for the whole solve.
 3. Perturbed restarts (iterated local search): the shortest-path heuristic on weights multiplied
-   by seeded random factors in [1, 1.25] from a random root, then local search on the true
-   weights. The number of restarts is a fixed work amount divided by the instance size
-   (:func:`restart_budget`), stopping early after ``_PATIENCE`` restarts without improvement.
-   The best distinct trees are kept.
-4. Recombination: the instance restricted to the union of those trees is solved again and the
-   result improved on the full graph.
+   by seeded random factors in ``[1, 1 + _PERTURB]`` from a random root, then local search on
+   the true weights, until a work budget (:func:`work_budget`) is spent or ``_PATIENCE``
+   restarts bring nothing better. The ``_ELITE`` best distinct trees are kept.
+4. Recombination: the instance restricted to the union of the elite trees is solved again and
+   the result improved on the full graph.
+5. Tabu search over Steiner node sets from the elite trees (add / drop moves, each evaluated by
+   the pruned MST of the induced subgraph, random tie-breaks), within ``_TABU_WORK``: it walks
+   across the plateaus of equal weight where the edge moves stall (unit weights).
 
 Small instances (at most ``_DP_MAX_K`` terminals and ``2^(k-1) (n + m)`` below ``_DP_WORK``)
-are instead solved exactly by the Dreyfus-Wagner dynamic programme (:func:`dreyfus_wagner`),
-with one Dijkstra run per terminal subset.
+are instead solved exactly by the Dreyfus-Wagner dynamic programme (:func:`dreyfus_wagner`).
 
-All tie-breaking is by node / edge index and the random factors come from a fixed-seed
-``numpy.random.Generator``, so results are deterministic (unless a deadline cuts the search
-short).
+Budgets count the work the kernels do (arcs scanned, heap pops), not seconds; ties are broken
+by node / edge index and the random numbers come from a fixed-seed
+``numpy.random.Generator``, so results are deterministic on any machine (unless a deadline cuts
+the search short).
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.sparse import csr_matrix
 
 from netplan import _steiner_jit as _jit
 
@@ -68,21 +70,6 @@ class SimpleGraph:
         self.w = np.ascontiguousarray(w, dtype=np.float64)
         self.m = len(self.u)
         self.indptr, self.indices, self.arc_edge = _jit.build_csr(self.n, self.u, self.v)
-        self._csr: csr_matrix | None = None
-
-    @property
-    def csr(self) -> csr_matrix:
-        """The weighted adjacency matrix (built on first use, for scipy.sparse.csgraph)."""
-        if self._csr is None:
-            self._csr = csr_matrix(
-                (
-                    self.w[self.arc_edge],
-                    self.indices.astype(np.int32),
-                    self.indptr.astype(np.int32),
-                ),
-                shape=(self.n, self.n),
-            )
-        return self._csr
 
 
 class Search:

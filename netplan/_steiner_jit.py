@@ -104,6 +104,28 @@ def build_csr(n, u, v):
     return indptr, adj, aed
 
 
+@njit(**_JIT)
+def reached_from(indptr, adj, source):
+    """Boolean mask of the nodes connected to ``source`` (breadth-first search)."""
+    n = len(indptr) - 1
+    seen = np.zeros(n, dtype=np.bool_)
+    queue = np.empty(n, dtype=np.int64)
+    queue[0] = source
+    seen[source] = True
+    head = 0
+    tail = 1
+    while head < tail:
+        x = queue[head]
+        head += 1
+        for a in range(indptr[x], indptr[x + 1]):
+            y = adj[a]
+            if not seen[y]:
+                seen[y] = True
+                queue[tail] = y
+                tail += 1
+    return seen
+
+
 # ---------------------------------------------------------------------------- heap
 
 

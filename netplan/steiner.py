@@ -4,17 +4,18 @@ This module knows nothing of geography: it works on any undirected graph with no
 weights. :func:`steiner_tree` takes a :class:`networkx.Graph`; :func:`steiner_tree_arrays` takes
 plain edge arrays and is what the planner calls for each PoP's service area.
 
-Method (see :mod:`netplan._steiner_core` for details): the shortest-path heuristic of
-Takahashi and Matsuyama run from several root terminals on a CSR view of the graph
-(:func:`scipy.sparse.csgraph.dijkstra`), each result replaced by the pruned minimum spanning tree
-of the subgraph its nodes induce; then local search on the best of them (key-path exchange,
-key-vertex elimination, Steiner-vertex insertion, MST-prune) until no move improves the tree;
-then restarts on randomly perturbed weights (a fixed seed and a restart count set by the instance
-size, so more search on small instances) and a recombination step that re-solves the instance on
-the union of the best trees found. Results are deterministic: ties are broken by node and edge
-index and the perturbations are seeded. A
-``time_budget`` stops the local search early (the result is then still a valid tree, but may
-depend on machine speed).
+Method (see :mod:`netplan._steiner_core` for details), in numba-compiled kernels on a CSR view
+of the graph: the shortest-path heuristic of Takahashi and Matsuyama from several root
+terminals, each tree replaced by the pruned minimum spanning tree of the subgraph its nodes
+induce; local search (key-path exchange, Steiner-vertex insertion, key-vertex elimination of one
+or two Steiner nodes with reconnection through Voronoi regions or a new hub) until no move
+improves the tree; restarts on randomly perturbed weights; recombination on the union of the best
+trees; and a final tabu search over Steiner node sets. Up to 9 terminals on small graphs, the
+exact Dreyfus-Wagner dynamic programme is used instead. Results are deterministic: ties are
+broken by node and edge index, random numbers are seeded, and the search budgets count work done,
+not seconds. A ``time_budget`` stops the search early (the result is then still a valid tree,
+but may depend on machine speed). The first call after installing compiles the kernels (about
+20 s, cached on disk for later processes).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from collections.abc import Hashable, Iterable
 
 import networkx as nx
 import numpy as np
-from scipy.sparse.csgraph import connected_components
 
 from netplan import _steiner_core as _core
+from netplan import _steiner_jit as _jit
 from netplan._errors import DisconnectedTerminalsError, InputError
 
 __all__ = ["steiner_tree", "steiner_tree_arrays"]
@@ -112,9 +113,7 @@ def _prepare(
 def _check_connected(g: _core.SimpleGraph, terms: np.ndarray, names: list | None = None) -> None:
     if len(terms) <= 1:
         return
-    _, labels = connected_components(g.csr, directed=False)
-    lab = labels[terms]
-    bad = np.flatnonzero(lab != lab[0])
+    bad = np.flatnonzero(~_jit.reached_from(g.indptr, g.indices, int(terms[0]))[terms])
     if len(bad):
         shown = [names[i] for i in terms[bad]] if names is not None else terms[bad].tolist()
         first = names[terms[0]] if names is not None else int(terms[0])
