@@ -197,6 +197,18 @@ def steiner_tree_arrays(
     InputError
         If the arrays are malformed, weights are negative or not finite, or terminals are not
         nodes of the graph.
+
+    Examples
+    --------
+    The four corners of a 3 x 3 grid of unit edges need the centre column (or row): 6 edges.
+
+    >>> import numpy as np
+    >>> idx = np.arange(9).reshape(3, 3)
+    >>> u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    >>> v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    >>> edges = steiner_tree_arrays(9, u, v, np.ones(len(u)), [0, 2, 6, 8])
+    >>> len(edges)
+    6
     """
     return _solve_arrays(n_nodes, u, v, w, terminals, time_budget=time_budget, local_search=True)
 
@@ -286,6 +298,22 @@ def steiner_tree(
     InputError
         If the graph is directed, some terminals are not nodes of the graph (they are listed),
         or weights are negative, missing numbers or not finite.
+
+    Examples
+    --------
+    Connect a PoP of the bundled sample to ten GP offices along its roads:
+
+    >>> import networkx as nx
+    >>> import netplan
+    >>> sample = netplan.datasets.load_sample()
+    >>> net = netplan.build_network(
+    ...     sample["roads"], gps=sample["gps"], pops=sample["pops"], progress=False
+    ... )
+    >>> pop = int(net.pops["node"].iloc[0])
+    >>> gps = net.gps["node"].dropna().astype(int).tolist()[:10]
+    >>> tree = netplan.steiner_tree(net.graph, [pop, *gps], weight="length")
+    >>> nx.is_tree(tree), set(gps) <= set(tree)
+    (True, True)
     """
     if graph.is_directed():
         raise InputError("steiner_tree: the graph is directed; pass graph.to_undirected() instead")
