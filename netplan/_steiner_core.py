@@ -162,7 +162,7 @@ class Search:
         return _jit.key_vertex_elimination(
             indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.tol, wk.dist,
             wk.pred, wk.hnode, wk.hpos, wk.hsize, wk.touched, wk.ntouched, wk.stamp, wk.label,
-            wk.uf, wk.mark, wk.gen, wk.order, wk.tdist, wk.dd, wk.pp,
+            wk.mark, wk.gen, wk.order, wk.tdist, wk.dd, wk.pp,
             self.memo, pairs, _KVE_RADIUS,
         )  # fmt: skip
 

@@ -704,23 +704,27 @@ def _append_pair(cands, nc, x, y):
 @njit(**_JIT)
 def key_vertex_elimination(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, wk_dist,
                            wk_pred, wk_hnode, wk_hpos, wk_hsize, wk_touched, wk_ntouched,
-                           wk_stamp, wk_label, wk_uf, wk_mark, wk_gen, order, tdist, dd,
-                           pp, memo, pairs, radius_share):  # fmt: skip
-    """Remove a Steiner node of degree >= 3 with its key paths and reconnect the pieces.
+                           wk_stamp, wk_label, wk_mark, wk_gen, order, tdist, dd, pp, memo,
+                           pairs, radius_share):  # fmt: skip
+    """Remove Steiner key nodes with their key paths and reconnect the pieces.
 
-    Removing node ``v`` of tree degree ``d`` with its key paths (weight ``W``) leaves ``d``
-    pieces. One Dijkstra run per piece, bounded by ``W`` and started from the piece's nodes
-    within tree distance ``W`` of ``v``, gives every free node (outside the tree, or removed)
-    its distance to each piece (rows of ``dd``, predecessor edges in ``pp``; ``d`` is at most
-    the number of rows). Two reconnections are compared:
+    The candidates are every Steiner node ``v`` of tree degree >= 3 and, with ``pairs`` >= 1,
+    every pair of them joined by a key path (>= 2: also pairs joined through one key node).
+    Removing them with their key paths (weight ``W``) leaves ``d`` pieces (``d`` at most the
+    rows of ``dd``). One Dijkstra run per piece, from the piece's nodes within tree distance
+    ``W`` and bounded by ``min(radius_share * W, 2 W / d)``, gives free nodes (outside the
+    tree, or removed) their distance to each piece (``dd``, predecessor edges in ``pp``). Two
+    reconnections are compared:
 
     * the MST of the pieces' Voronoi boundary graph (Mehlhorn's construction), and
-    * for every free node ``u`` reached from all pieces, the MST of the pieces plus ``u`` as a
-      Steiner point (edges to ``u`` weigh its distance to each piece): a single new hub can
-      join three or more pieces more cheaply than pairwise paths.
+    * for every free node ``u`` reached from at least three pieces, the MST of the pieces plus
+      ``u`` as a Steiner point (its edges weigh its distances to the pieces; a lower bound
+      skips most ``u``): one new hub can join three or more pieces more cheaply than pairwise
+      paths.
 
-    The cheaper is accepted when it weighs less than ``W``; the tree is then re-cleaned
-    (induced MST, prune). Returns whether the tree changed.
+    The cheaper is accepted when it weighs less than ``W`` and the tree is re-cleaned (induced
+    MST, prune); a failure is remembered in ``memo`` by a hash of the removed edges. Returns
+    whether the tree changed.
     """
     n = len(tdeg)
     rows = dd.shape[0]
