@@ -97,7 +97,6 @@ class Search:
         max_deg = int(np.diff(g.indptr).max()) if g.n else 0
         self.wk = _jit.make_work(g.n, rows=max(3, min(_KVE_MAX_PIECES, max_deg)))
         self.tol = 0.0  # set from the first construction's weight
-        self.w = g.w
         # moves found not to improve, by a hash of (node and) edges, kept for the whole solve
         self.memo = np.zeros(_MEMO_SLOTS, dtype=np.uint64)
         self._csr = (g.indptr, g.indices, g.arc_edge, g.u, g.v)
@@ -142,7 +141,7 @@ class Search:
         """Replace the tree by the pruned MST of the subgraph its nodes induce (in place)."""
         wk = self.wk
         indptr, adj, aed, eu, ev = self._csr
-        _jit.induced_mst(indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, wk.dist,
+        _jit.induced_mst(indptr, adj, aed, eu, ev, self.g.w, te, tdeg, self.is_term, wk.dist,
                          wk.pred, wk.hnode, wk.hpos, wk.hsize, wk.touched, wk.ntouched,
                          wk.stamp, wk.gen)  # fmt: skip
 
@@ -150,27 +149,27 @@ class Search:
         wk = self.wk
         indptr, adj, aed, eu, ev = self._csr
         return _jit.key_path_exchange(
-            indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.root, self.tol,
+            indptr, adj, aed, eu, ev, self.g.w, te, tdeg, self.is_term, self.root, self.tol,
             wk.dist, wk.pred, wk.hnode, wk.hpos, wk.hsize, wk.touched, wk.ntouched, wk.stamp,
-            wk.gen, wk.order, wk.tin, wk.size, wk.par, wk.pedge, wk.label, wk.tdist, wk.uf,
+            wk.gen, wk.order, wk.tin, wk.size, wk.par, wk.pedge, wk.label, wk.tdist, wk.stack,
             self.memo,
         )  # fmt: skip
 
-    def key_vertex_elimination(self, te: np.ndarray, tdeg: np.ndarray, pairs: int = 2) -> bool:
+    def key_vertex_elimination(self, te: np.ndarray, tdeg: np.ndarray) -> bool:
         wk = self.wk
         indptr, adj, aed, eu, ev = self._csr
         return _jit.key_vertex_elimination(
-            indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.tol, wk.dist,
+            indptr, adj, aed, eu, ev, self.g.w, te, tdeg, self.is_term, self.tol, wk.dist,
             wk.pred, wk.hnode, wk.hpos, wk.hsize, wk.touched, wk.ntouched, wk.stamp, wk.label,
             wk.mark, wk.gen, wk.order, wk.tdist, wk.dd, wk.pp,
-            self.memo, pairs, _KVE_RADIUS,
+            self.memo, _KVE_PAIRS, _KVE_RADIUS,
         )  # fmt: skip
 
     def vertex_insertion(self, te: np.ndarray, tdeg: np.ndarray) -> bool:
         wk = self.wk
         indptr, adj, aed, eu, ev = self._csr
         return _jit.vertex_insertion(
-            indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.tol, wk.gen
+            indptr, adj, aed, eu, ev, self.g.w, te, tdeg, self.is_term, self.tol, wk.gen
         )  # fmt: skip
 
     def tabu(self, te: np.ndarray, tdeg: np.ndarray, iters: int, work: int, seed: int) -> bool:
@@ -178,29 +177,22 @@ class Search:
         indptr, adj, aed, eu, ev = self._csr
         rnd = np.random.default_rng(seed).random(4099)
         return _jit.node_tabu(
-            indptr, adj, aed, eu, ev, self.w, te, tdeg, self.is_term, self.tol, int(iters),
+            indptr, adj, aed, eu, ev, self.g.w, te, tdeg, self.is_term, self.tol, int(iters),
             int(_TABU_PATIENCE), int(self.work + work), rnd, _TABU_TENURE[0], _TABU_TENURE[1], self.wk.gen,
         )  # fmt: skip
 
-    def local_search(
-        self, te: np.ndarray, tdeg: np.ndarray, insertion: bool = True, pairs: int = 2
-    ) -> None:
-        """Apply all moves until none improves (or the deadline passes); in place.
-
-        ``pairs``: 0 eliminates single Steiner key nodes only, 1 also pairs joined by a key
-        path, 2 also pairs joined through one key node.
-        """
+    def local_search(self, te: np.ndarray, tdeg: np.ndarray) -> None:
+        """Apply all moves until none improves (or the deadline passes); in place."""
         if len(self.terminals) <= 2:
             return
         while not self.timed_out():
             # the cheap moves to a local optimum first, then the costly elimination
             changed = self.key_path_exchange(te, tdeg)
-            if insertion:
-                self.clean(te, tdeg)
-                changed |= self.vertex_insertion(te, tdeg)
+            self.clean(te, tdeg)
+            changed |= self.vertex_insertion(te, tdeg)
             if changed:
                 continue
-            if not self.key_vertex_elimination(te, tdeg, pairs):
+            if not self.key_vertex_elimination(te, tdeg):
                 break
 
 
@@ -219,10 +211,10 @@ def dp_feasible(n: int, m: int, k: int) -> bool:
 
 def dreyfus_wagner(g: SimpleGraph, terminals: np.ndarray) -> np.ndarray:
     """Exact minimum Steiner tree (sorted edge indices); see :func:`_jit.dreyfus_wagner`."""
-    wk = _jit.make_work(g.n, rows=1)
+    heap = (np.zeros(g.n, dtype=np.int64), np.full(g.n, -1, dtype=np.int64), np.zeros(1, np.int64))
     return _jit.dreyfus_wagner(
         g.indptr, g.indices, g.arc_edge, g.u, g.v, g.w,
-        np.ascontiguousarray(terminals, dtype=np.int64), wk.hnode, wk.hpos, wk.hsize,
+        np.ascontiguousarray(terminals, dtype=np.int64), *heap,
     )  # fmt: skip
 
 
@@ -239,7 +231,8 @@ def work_budget(n: int, m: int) -> int:
 
 _MEMO_SLOTS = 1 << 15  # failed-move table size (emptied when half full)
 _KVE_MAX_PIECES = 16  # key-vertex elimination skips removals leaving more pieces
-_RESTART_PAIRS = 2  # pair eliminations in the restarts' local search (see local_search)
+_KVE_PAIRS = 2  # key-vertex elimination also removes pairs: joined by a key path (1), or also
+# through one key node (2)
 _KVE_RADIUS = 0.5  # piece searches stop at this share of the removed weight
 _WORK_PER_SIZE = 100
 _WORK_FLOOR = 1_000_000
@@ -392,7 +385,7 @@ def solve(
             break
         ww = g.w * rng.uniform(1.0, 1.0 + _PERTURB, g.m)
         te, tdeg = s.construct(ww, int(terminals[rng.integers(k)]))
-        s.local_search(te, tdeg, pairs=_RESTART_PAIRS)
+        s.local_search(te, tdeg)
         if elite.add(s.cost(te), s.edges(te)):
             idle = 0
         else:

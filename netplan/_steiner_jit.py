@@ -36,7 +36,7 @@ class Work(NamedTuple):
     ntouched: np.ndarray  # int64[1]
     stamp: np.ndarray  # int64[n], generation marks
     label: np.ndarray  # int64[n]
-    uf: np.ndarray  # int64[n + 1], union-find parents
+    stack: np.ndarray  # int64[n], a stack (key-path exchange)
     mark: np.ndarray  # int64[n], second generation marks
     tdist: np.ndarray  # float64[n], tree distances
     dd: np.ndarray  # float64[r, n], distances from up to r pieces (key-vertex elimination)
@@ -61,7 +61,7 @@ def make_work(n: int, rows: int = 8) -> Work:
         ntouched=np.zeros(1, dtype=np.int64),
         stamp=np.zeros(n, dtype=np.int64),
         label=np.zeros(n, dtype=np.int64),
-        uf=np.zeros(n + 1, dtype=np.int64),
+        stack=np.zeros(n, dtype=np.int64),
         mark=np.zeros(n, dtype=np.int64),
         tdist=np.zeros(n),
         dd=np.full((rows, n), np.inf),
@@ -257,16 +257,6 @@ def _memo_add(memo, h, wk_gen):
 def _other(eu, ev, e, x):
     a = eu[e]
     return ev[e] if a == x else a
-
-
-@njit(**_JIT)
-def tree_cost(te, w):
-    """Total weight of the tree edges."""
-    c = 0.0
-    for e in range(len(te)):
-        if te[e]:
-            c += w[e]
-    return c
 
 
 @njit(**_JIT)
@@ -534,13 +524,15 @@ def key_path_exchange(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, root, tol,
             npath += 1
         idx = np.argsort(-pws[:npath], kind="mergesort")
         improved = False
+        stale = False
         for j in range(npath):
             x = lows[idx[j]]
-            if improved:
-                # the tree changed: re-root and re-check that x still starts a key path
+            if stale:
+                # the tree changed: re-root once
                 s = _root_tree(indptr, adj, aed, te, root, order, tin, size, par, pedge)
-                if tdeg[x] == 0 or x == root or not (is_term[x] or tdeg[x] >= 3):
-                    continue
+                stale = False
+            if improved and (tdeg[x] == 0 or x == root or not (is_term[x] or tdeg[x] >= 3)):
+                continue  # x no longer starts a key path
             # the path above x, its weight and inner nodes (marked with g)
             g = _next_gen(wk_gen, 0)
             c = w[pedge[x]]
@@ -609,6 +601,7 @@ def key_path_exchange(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, root, tol,
                         break
                 _add_path(te, tdeg, eu, ev, wk_pred, found)
                 improved = True
+                stale = True
                 changed = True
             else:
                 _memo_add(memo, key, wk_gen)
