@@ -254,7 +254,7 @@ def _graph_arrays(graph: nx.Graph, weight: str | None):
                 if ia < ib:
                     us.append(ia)
                     vs.append(ib)
-                    ws.append(data.get(weight, 1) if weight is not None else 1)
+                    ws.append(data.get(weight, 1))
         u = np.asarray(us, dtype=np.int64)
         v = np.asarray(vs, dtype=np.int64)
         ends = None
