@@ -736,6 +736,16 @@ def _osm_lines(
     return gdf.reset_index(drop=True)
 
 
+def _osm_source(path: PathOrFrame, layer: str | int | None) -> tuple[Path, str] | None:
+    """``(path, label)`` when ``path`` is an OSM extract read with its default layer, else None."""
+    if isinstance(path, pd.DataFrame) or layer is not None or _kind_of_path(Path(path)) != "osm":
+        return None
+    p = Path(path)
+    if not p.exists():
+        raise InputFileNotFoundError(f"{p} does not exist; check the path")
+    return p, V.source_label(p)
+
+
 def _load_lines(
     path: PathOrFrame,
     *,
@@ -750,11 +760,9 @@ def _load_lines(
     encoding: str | None,
 ) -> tuple[gpd.GeoDataFrame, str]:
     """Read, validate and normalise a line layer (roads or highways); returns it and its label."""
-    if not isinstance(path, pd.DataFrame) and _kind_of_path(Path(path)) == "osm" and layer is None:
-        p = Path(path)
-        label = V.source_label(p)
-        if not p.exists():
-            raise InputFileNotFoundError(f"{p} does not exist; check the path")
+    osm = _osm_source(path, layer)
+    if osm is not None:
+        p, label = osm
         gdf = _osm_lines(p, label=label, classes=osm_classes, ref_prefix=osm_ref_prefix, what=what)
         declare: Any = crs
         class_col = class_col or "highway"
@@ -921,11 +929,9 @@ def load_forest(
         attributes. Invalid polygons are repaired (warning with a count).
     """
     what = "forest"
-    if not isinstance(path, pd.DataFrame) and _kind_of_path(Path(path)) == "osm" and layer is None:
-        p = Path(path)
-        label = V.source_label(p)
-        if not p.exists():
-            raise InputFileNotFoundError(f"{p} does not exist; check the path")
+    osm = _osm_source(path, layer)
+    if osm is not None:
+        p, label = osm
         gdf = _read_osm(
             p,
             source=label,
