@@ -26,8 +26,9 @@ from netplan._errors import (
 )
 from netplan.io import load_forest, load_highways, load_pops, load_roads, load_sites
 from netplan.network import RoadNetwork, build_network
-from netplan.params import CostModel, NetworkOptions
-from netplan.plan import Plan, plan
+from netplan.params import CostModel, DesignOptions, NetworkOptions
+from netplan.planner import Planner, plan
+from netplan.result import Plan
 from netplan.row import RowLayer
 from netplan.steiner import steiner_tree
 
@@ -37,6 +38,7 @@ __all__ = [
     "CRSError",
     "CoordinateError",
     "CostModel",
+    "DesignOptions",
     "DisconnectedTerminalsError",
     "DuplicateIdError",
     "EmptyLayerError",
@@ -51,6 +53,7 @@ __all__ = [
     "NetworkOptions",
     "OutputExistsError",
     "Plan",
+    "Planner",
     "RoadNetwork",
     "RowLayer",
     "build_network",

@@ -58,19 +58,20 @@ class CSRGraph:
         """Shortest distances and predecessors from ``sources``.
 
         With ``multi=True`` the sources act as one super-source and the third array names the
-        source each node was reached from.
+        source each node was reached from. (The matrix holds both directions of every edge, so
+        it is searched as a directed graph: scipy would otherwise build its transpose each time.)
         """
         if multi:
             return csgraph.dijkstra(
                 self.matrix,
-                directed=False,
+                directed=True,
                 indices=np.asarray(sources),
                 limit=limit,
                 min_only=True,
                 return_predecessors=True,
             )
         return csgraph.dijkstra(
-            self.matrix, directed=False, indices=int(sources), limit=limit, return_predecessors=True
+            self.matrix, directed=True, indices=int(sources), limit=limit, return_predecessors=True
         )
 
 

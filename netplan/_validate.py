@@ -269,7 +269,8 @@ def read_csv_text(text: str, *, source: str, str_columns: Iterable[str] = ()) ->
     source
         File label for messages.
     str_columns
-        Lower-case column names read as text (ids keep leading zeros and stay strings).
+        Lower-case column names read as text (ids keep leading zeros and stay strings); ``"*"``
+        reads every column as text.
     """
     first = text.lstrip().split("\n", 1)[0] if text.strip() else ""
     if not first:
@@ -280,7 +281,7 @@ def read_csv_text(text: str, *, source: str, str_columns: Iterable[str] = ()) ->
     try:
         header = pd.read_csv(_io.StringIO(text), sep=sep, nrows=0)
         wanted = {c.lower() for c in str_columns}
-        dtype = {c: str for c in header.columns if str(c).lower() in wanted}
+        dtype = {c: str for c in header.columns if "*" in wanted or str(c).lower() in wanted}
         df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=dtype)
     except pd.errors.EmptyDataError as exc:
         raise EmptyLayerError(f"{source} is empty: it has no header and no rows") from exc

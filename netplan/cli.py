@@ -206,7 +206,7 @@ def _run(args: argparse.Namespace) -> int:
     from netplan.export import check_output_dir
     from netplan.io import load_roads
     from netplan.params import NetworkOptions
-    from netplan.plan import plan
+    from netplan.planner import plan
     from netplan.row import RowLayer
 
     check_output_dir(args.out, overwrite=args.overwrite)

@@ -30,7 +30,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 WGS84 = pyproj.CRS.from_epsg(4326)
-"""The lon/lat CRS (EPSG:4326) in which :class:`netplan.plan.Plan` layers are returned."""
+"""The lon/lat CRS (EPSG:4326) in which :class:`netplan.result.Plan` layers are returned."""
 
 
 def is_geographic(crs: Any) -> bool:

@@ -18,17 +18,15 @@ farthest terminal's distance, so each PoP is solved on a small compact graph.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from netplan._csr import CSRGraph, ReweightableCSR, path_edges
 from netplan._errors import DisconnectedTerminalsError
+from netplan.params import Topology
 from netplan.steiner import steiner_tree_arrays
 
 __all__ = ["Design", "Ring", "design_routes", "Topology"]
-
-Topology = Literal["tree", "star", "ring"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,19 +86,36 @@ class Design:
 
 
 def _service_area(
-    csr: CSRGraph, root: int, terminals: np.ndarray, *, slack: float, margin: float
+    csr: CSRGraph,
+    root: int,
+    terminals: np.ndarray,
+    *,
+    slack: float,
+    margin: float,
+    reach: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nodes worth considering for ``root``'s design (sorted global node ids), and the
-    shortest-path predecessors from ``root`` that were computed on the way."""
-    dist, pred = csr.dijkstra(root)
-    unreachable = terminals[~np.isfinite(dist[terminals])]
-    if len(unreachable):
-        raise DisconnectedTerminalsError(
-            f"terminals {sorted(unreachable.tolist())} cannot be reached from the root {root}; "
-            "connect them (or leave them out) before designing"
-        )
-    far = float(np.max(dist[terminals])) if len(terminals) else 0.0
-    return np.flatnonzero(dist <= far * slack + margin), pred
+    shortest-path predecessors from ``root`` that were computed on the way.
+
+    The search stops at the area's edge: ``reach`` (a guess of the farthest terminal's distance)
+    bounds the first try, which is widened only when it falls short.
+    """
+    limit = np.inf if reach is None else reach * slack + margin
+    while True:
+        dist, pred = csr.dijkstra(root, limit=limit)
+        missing = ~np.isfinite(dist[terminals])
+        if missing.any() and np.isfinite(limit):
+            limit = np.inf
+            continue
+        if missing.any():
+            raise DisconnectedTerminalsError(
+                f"terminals {sorted(terminals[missing].tolist())} cannot be reached from the "
+                f"root {root}; connect them (or leave them out) before designing"
+            )
+        far = float(np.max(dist[terminals])) if len(terminals) else 0.0
+        if far * slack + margin <= limit:
+            return np.flatnonzero(dist <= far * slack + margin), pred
+        limit = far * slack + margin
 
 
 def _root_edges(
@@ -169,6 +184,7 @@ def design_routes(
     length: np.ndarray | None = None,
     ring_size: int = 10,
     diversity: float = 2.0,
+    reach: float | None = None,
 ) -> Design:
     """Design the routes joining ``root`` to ``terminals``.
 
@@ -194,6 +210,9 @@ def design_routes(
         Most GPs on one ring (``topology="ring"``).
     diversity
         Ring legs pay ``1 + diversity`` times the weight of roads their ring already uses.
+    reach
+        A guess of the weighted distance from the root to the farthest terminal (e.g. its road
+        distance): the service-area search starts bounded by it (much faster on a large graph).
     """
     length = np.asarray(w if length is None else length, dtype=float)
     if topology not in ("tree", "star", "ring"):
@@ -206,7 +225,7 @@ def design_routes(
     if not terminal_set:
         return _root_edges(np.empty(0, dtype=np.int64), u, v, length, root, set())
 
-    area, pred = _service_area(csr, root, terminals, slack=slack, margin=margin)
+    area, pred = _service_area(csr, root, terminals, slack=slack, margin=margin, reach=reach)
     if topology == "star":
         return _star(csr, pred, u, v, length, root, terminal_set)
     local = np.full(n_nodes, -1, dtype=np.int64)

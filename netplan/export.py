@@ -21,7 +21,7 @@ from netplan._errors import OutputExistsError
 from netplan.row import write_register_csv, write_register_xlsx
 
 if TYPE_CHECKING:
-    from netplan.plan import Plan
+    from netplan.result import Plan
 
 __all__ = ["write_plan", "check_output_dir", "atomic_output_dir"]
 

@@ -1,6 +1,6 @@
 """Interactive web maps of a plan (folium / Leaflet).
 
-:func:`plan_map` draws the pieces of a :class:`~netplan.plan.Plan` (routes, GPs, PoPs, permission
+:func:`plan_map` draws the pieces of a :class:`~netplan.result.Plan` (routes, GPs, PoPs, permission
 points) over optional context layers (forest, national highways) as toggleable layers with a legend;
 :func:`save_map` writes the map as one standalone HTML file.
 
@@ -132,7 +132,7 @@ def plan_map(
     ----------
     plan
         Optional object with attributes ``routes``, ``sites``, ``pops``, ``crossings`` (and
-        optionally ``forest``, ``highways``), e.g. a :class:`~netplan.plan.Plan`. Layers given as
+        optionally ``forest``, ``highways``), e.g. a :class:`~netplan.result.Plan`. Layers given as
         keywords take precedence over its attributes.
     routes
         Route segments (lines) with columns ``pop_id``, ``kind`` ("road" | "spur" | "bridge"),

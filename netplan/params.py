@@ -6,9 +6,15 @@ settings. All lengths are metres.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["NetworkOptions", "CostModel"]
+import numpy as np
+
+from netplan._errors import InputError
+
+__all__ = ["NetworkOptions", "CostModel", "DesignOptions", "Topology", "TOPOLOGIES"]
 
 
 @dataclass(frozen=True)
@@ -97,3 +103,77 @@ class CostModel:
             and self.along_highway_penalty_per_m == 0
             and self.offroad_penalty_per_m == 0
         )
+
+
+Topology = Literal["tree", "star", "ring"]
+TOPOLOGIES: tuple[str, ...] = ("tree", "star", "ring")
+
+
+@dataclass(frozen=True)
+class DesignOptions:
+    """How each PoP's routes are designed: the one place that checks design choices.
+
+    Parameters
+    ----------
+    topology
+        ``"tree"``: shared-trench Steiner tree per PoP; ``"star"``: independent shortest paths,
+        one cable per GP; ``"ring"``: rings of at most ``ring_size`` GPs that leave the PoP and
+        come back to it another way where the roads allow (see :mod:`netplan.design`).
+    ring_size
+        Most GP locations on one ring (GPs at one spot are one stop).
+    ring_diversity
+        A ring's later legs pay ``1 + ring_diversity`` times the length of roads the ring
+        already uses, so the way back takes other roads where it can (0: plain shortest legs).
+    assign_by
+        A GP column naming each GP's PoP (e.g. ``"block"``), matched against ``pop_key`` of the
+        PoPs; None assigns by road distance.
+    pop_key
+        The PoP column matched against ``assign_by`` (default: a PoP column of the same name,
+        else the PoP ids, else their names).
+    service_slack, service_margin_m
+        A PoP's design considers the road nodes within ``service_slack`` times the road distance
+        to its farthest GP plus ``service_margin_m`` (larger: slower, rarely shorter).
+
+    Examples
+    --------
+    >>> DesignOptions(topology="ring", ring_size=8).ring_size
+    8
+    >>> DesignOptions(topology="mesh")
+    Traceback (most recent call last):
+    ...
+    netplan._errors.InputError: topology must be one of 'tree', 'star', 'ring'; got 'mesh'
+    """
+
+    topology: Topology = "tree"
+    ring_size: int = 10
+    ring_diversity: float = 2.0
+    assign_by: str | None = None
+    pop_key: str | None = None
+    service_slack: float = 1.5
+    service_margin_m: float = 5000.0
+
+    def __post_init__(self) -> None:
+        if self.topology not in TOPOLOGIES:
+            choices = ", ".join(repr(t) for t in TOPOLOGIES)
+            raise InputError(f"topology must be one of {choices}; got {self.topology!r}")
+        if isinstance(self.ring_size, bool) or not isinstance(self.ring_size, int | np.integer):
+            raise InputError(f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}")
+        if self.ring_size < 1:
+            raise InputError(f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}")
+        for name in ("ring_diversity", "service_margin_m"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
+                raise InputError(f"DesignOptions.{name} must be a finite number >= 0, got {value!r}")
+        if not (np.isfinite(self.service_slack) and self.service_slack >= 1):
+            raise InputError(
+                f"DesignOptions.service_slack must be a finite number >= 1, got {self.service_slack!r}"
+            )
+        for name in ("assign_by", "pop_key"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and value.strip()):
+                raise InputError(f"{name} must be a column name, got {value!r}")
+
+    @classmethod
+    def fields(cls) -> tuple[str, ...]:
+        """The option names, as accepted by :meth:`netplan.Planner.plan` as keywords."""
+        return tuple(f.name for f in dataclasses.fields(cls))

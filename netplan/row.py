@@ -925,12 +925,24 @@ def _segment_features(layer: RowLayer, geoms: np.ndarray, crs: pyproj.CRS) -> pd
     )
 
 
-def _item_feature_ids(pairs: pd.DataFrame, info: _Routes, item: dict) -> str:
-    """Ids of the features of the item's sub-authority that its segments run in."""
-    seg_ids = {int(t) for t in str(item["segment_ids"]).split(";") if t}
-    positions = np.flatnonzero(np.isin(info.seg_id, list(seg_ids)))
-    mine = pairs[pairs["seg"].isin(positions) & (pairs["label"] == item["sub_authority"])]
-    return _join_ids(mine["feature"].tolist())
+def _item_feature_ids(pairs: pd.DataFrame, info: _Routes, items: list[dict]) -> list[str]:
+    """For each item, the ids of the features of its sub-authority that its segments run in."""
+    if not items:
+        return []
+    position = pd.Series(np.arange(len(info.seg_id)), index=info.seg_id)
+    wanted = pd.DataFrame(
+        [
+            (k, int(t), item["sub_authority"])
+            for k, item in enumerate(items)
+            for t in str(item["segment_ids"]).split(";")
+            if t
+        ],
+        columns=["item", "segment", "label"],
+    )
+    wanted["seg"] = position.reindex(wanted["segment"]).to_numpy(dtype=np.int64)
+    hits = wanted.merge(pairs, on=["seg", "label"])
+    joined = hits.groupby("item")["feature"].agg(_join_ids)
+    return [joined.get(k, "") for k in range(len(items))]
 
 
 def flag_routes(
@@ -988,8 +1000,8 @@ def flag_routes(
             joined = pairs.groupby("seg")["feature"].agg(_join_ids)
             ids[joined.index.to_numpy()] = joined.to_numpy()
         out[f"{layer.name}_ids"] = ids
-        for item in found:
-            item["feature_ids"] = _item_feature_ids(pairs, info, item)
+        for item, feature_ids in zip(found, _item_feature_ids(pairs, info, found), strict=True):
+            item["feature_ids"] = feature_ids
         items.extend(found)
     crossings = _crossings_frame(items, crs, [layer.name for layer in layers])
     return out, crossings
@@ -1022,7 +1034,6 @@ def _crossings_frame(items: list[dict], crs: pyproj.CRS, order: list[str]) -> gp
 
 # ------------------------------------------------------------------------------ register
 def permit_register(
-    routes: pd.DataFrame,
     crossings: pd.DataFrame,
     layers: Sequence[RowLayer],
     *,
@@ -1032,9 +1043,6 @@ def permit_register(
 
     Parameters
     ----------
-    routes
-        Routes as returned by :func:`flag_routes` (used to count the GPs of each item when
-        ``crossings`` lacks ``gp_ids``).
     crossings
         Items as returned by :func:`flag_routes`.
     layers

@@ -74,7 +74,7 @@ def test_straight_route_across_square_forest():
     assert list(c["kind"]) == ["entry"]
     assert c["length_m"].iloc[0] == pytest.approx(1000, abs=1e-6)
     assert shapely.equals_exact(c.geometry.iloc[0], shapely.Point(P(0, 400)), 1e-6)
-    permits = permit_register(r, c, [layer])
+    permits = permit_register(c, [layer])
     assert len(permits) == 1
     row = permits.iloc[0]
     assert row["area_ha"] == pytest.approx(1000 * 3.0 / 1e4)
@@ -108,7 +108,7 @@ def test_overlapping_polygons_count_once_and_divisions_split():
     r, c = flag_routes(routes(("P1", 0, "g1", line)), [layer])
     assert r["in_forest_m"].iloc[0] == pytest.approx(2500, abs=1e-6)
     assert r["forest_ref"].iloc[0] == "North;South"
-    permits = permit_register(r, c, [layer])
+    permits = permit_register(c, [layer])
     assert list(permits["sub_authority"]) == ["North", "South"]
     assert list(permits["length_km"]) == pytest.approx([1.5, 1.0])
 
@@ -138,12 +138,12 @@ def test_threshold_flag():
     long = LineString([P(-10, 100), P(12_000, 100)])  # 12 km inside: 1.2 ha at 1 m
     short = LineString([P(-10, 500), P(5_000, 500)])  # 5 km: 0.5 ha, another PoP
     r, c = flag_routes(routes(("A", 0, "g1", long), ("B", 1, "g2", short)), [layer])
-    permits = permit_register(r, c, [layer])
+    permits = permit_register(c, [layer])
     assert len(permits) == 1  # one row per division, both PoPs
     assert permits["area_ha"].iloc[0] == pytest.approx(1.7)
     assert permits["pop_ids"].iloc[0] == "A;B"
     assert bool(permits["over_threshold"].iloc[0])
-    assert not permit_register(r, c, [layer], threshold_ha=2.0)["over_threshold"].iloc[0]
+    assert not permit_register(c, [layer], threshold_ha=2.0)["over_threshold"].iloc[0]
 
 
 # ------------------------------------------------------------------------------ line layers
@@ -379,7 +379,7 @@ def flagged():
 def test_register_rows_and_files(flagged, tmp_path):
     r, c, layers = flagged
     assert list(c.columns) == [*CROSSING_COLUMNS, "geometry"]
-    permits = permit_register(r, c, layers)
+    permits = permit_register(c, layers)
     assert list(permits.columns) == PERMIT_COLUMNS
     assert permits[["authority", "sub_authority", "kind"]].values.tolist() == [
         ["Forest Department", "Bastar", "area"],
@@ -491,6 +491,6 @@ def test_no_layers_and_no_hits():
     r, c = flag_routes(routes(("P1", 0, "g1", far)), [layer, nh_layer(NH)])
     assert len(c) == 0 and list(c.columns) == [*CROSSING_COLUMNS, "geometry"]
     assert r["in_forest_m"].iloc[0] == 0 and r["nh_crossings"].iloc[0] == 0
-    permits = permit_register(r, c, [layer])
+    permits = permit_register(c, [layer])
     assert len(permits) == 0 and list(permits.columns) == PERMIT_COLUMNS
     assert annotate_edges(edges(far), [], progress=False).shape == (1, 0)

@@ -1,0 +1,233 @@
+"""From GP assignments to designed route segments: one :class:`~netplan.design.Design` per PoP,
+then the routes table (one row per segment) and the rings table.
+
+Private plumbing of :mod:`netplan.planner`; the graph work itself is in :mod:`netplan.design`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from tqdm.auto import tqdm
+
+from netplan._csr import CSRGraph
+from netplan._errors import NetplanError
+from netplan.design import Design, design_routes
+from netplan.network import RoadNetwork
+from netplan.params import DesignOptions
+
+__all__ = ["PopDesigns", "design_pops", "routes_frame", "ROUTE_COLUMNS", "RING_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+RING_COLUMNS = ["ring_id", "pop_id", "n_gps", "gp_ids", "length_m", "shared_m", "diverse_share"]
+ROUTE_COLUMNS = [
+    "pop_id",
+    "segment_id",
+    "edge_id",
+    "kind",
+    "offroad",
+    "road_class",
+    "road_name",
+    "ref",
+    "length_m",
+    "cable_m",
+    "gps_served",
+    "gp_ids",
+]
+_ROUTE_DTYPES = {
+    "edge_id": np.int64,
+    "offroad": bool,
+    "length_m": float,
+    "cable_m": float,
+    "gps_served": np.int64,
+}
+
+
+@dataclass
+class PopDesigns:
+    """The designs of a set of PoPs.
+
+    Attributes
+    ----------
+    designs
+        The design of each PoP that could be designed, by PoP id (sorted).
+    gp_nodes
+        For each designed PoP, its GPs' network nodes (indexed by GP id).
+    roots
+        For each designed PoP, its network node.
+    failures
+        PoPs whose design failed, with the reason given to their GPs.
+    """
+
+    designs: dict[str, Design] = field(default_factory=dict)
+    gp_nodes: dict[str, pd.Series] = field(default_factory=dict)
+    roots: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def route_m(self, index: pd.Index) -> pd.Series:
+        """Distance along its PoP's design from the PoP to each GP (NaN where not designed)."""
+        out = pd.Series(np.nan, index=index, dtype=float)
+        for pop_id, nodes in self.gp_nodes.items():
+            depth = {**self.designs[pop_id].depth, self.roots[pop_id]: 0.0}
+            out.loc[nodes.index] = [depth.get(int(n), np.nan) for n in nodes.to_numpy()]
+        return out
+
+
+def design_pops(
+    network: RoadNetwork,
+    weights: np.ndarray,
+    assignment: pd.DataFrame,
+    options: DesignOptions,
+    *,
+    csr: CSRGraph | None = None,
+    progress: bool = True,
+) -> PopDesigns:
+    """Design every PoP that has GPs assigned (``assignment["reason"] == ""``).
+
+    A PoP whose design fails with a netplan error (e.g. a GP it cannot reach) is recorded in
+    :attr:`PopDesigns.failures`; other errors are bugs and propagate.
+    """
+    u, v, length = network.arrays()
+    n_nodes = len(network.nodes)
+    csr = csr if csr is not None else CSRGraph.from_arrays(n_nodes, u, v, weights)
+    gp_nodes = network.gps["node"]
+    pop_nodes = network.pops["node"]
+    out = PopDesigns()
+    assigned = assignment[assignment["reason"] == ""]
+    groups = list(assigned.groupby("pop_id", sort=True))
+    for pop_id, group in tqdm(groups, desc="designing routes", unit="PoP", disable=not progress):
+        root = int(pop_nodes.at[pop_id])
+        nodes = gp_nodes.loc[group.index].astype(np.int64)
+        try:
+            design = design_routes(
+                n_nodes,
+                u,
+                v,
+                weights,
+                root,
+                nodes.to_numpy(),
+                topology=options.topology,
+                csr=csr,
+                length=length,
+                ring_size=options.ring_size,
+                diversity=options.ring_diversity,
+                slack=options.service_slack,
+                margin=options.service_margin_m,
+                reach=float(np.nanmax(group["network_m"].to_numpy(dtype=float), initial=0.0)),
+            )
+        except NetplanError as exc:  # keep the other PoPs; report this one
+            log.warning("design failed for PoP %s: %s", pop_id, exc)
+            out.failures[str(pop_id)] = f"route design failed for PoP {pop_id}: {exc}"
+            continue
+        out.designs[str(pop_id)] = design
+        out.gp_nodes[str(pop_id)] = nodes
+        out.roots[str(pop_id)] = root
+    return out
+
+
+def _gps_by_node(nodes: pd.Series) -> dict[int, list[str]]:
+    """GP ids at each node, sorted."""
+    by_node: dict[int, list[str]] = {}
+    for gp_id, node in sorted(nodes.items(), key=lambda kv: str(kv[0])):
+        by_node.setdefault(int(node), []).append(str(gp_id))
+    return by_node
+
+
+def _ring_rows(pop_id: str, design: Design, by_node: dict[int, list[str]]) -> list[dict[str, Any]]:
+    rows = []
+    for k, ring in enumerate(design.rings, start=1):
+        ring_gps = [g for n in ring.terminals for g in by_node.get(n, ())]
+        rows.append(
+            {
+                "ring_id": f"{pop_id}-R{k}",
+                "pop_id": pop_id,
+                "n_gps": len(ring_gps),
+                "gp_ids": ";".join(ring_gps),
+                "length_m": ring.length,
+                "shared_m": ring.shared,
+                "diverse_share": 1.0 - ring.shared / ring.length if ring.length else 1.0,
+            }
+        )
+    return rows
+
+
+def _segment_rows(
+    pop_id: str, design: Design, by_node: dict[int, list[str]], length: np.ndarray, *, star: bool
+) -> list[dict[str, Any]]:
+    """One row per edge of a PoP's design: the GPs it serves and the cable laid in it."""
+    rings_of_edge: dict[int, list[str]] = {}
+    for k, ring in enumerate(design.rings, start=1):
+        for e in np.unique(ring.edges).tolist():
+            rings_of_edge.setdefault(e, []).append(f"{pop_id}-R{k}")
+    rows = []
+    for i, edge_id in enumerate(design.edges.tolist()):
+        served = [g for n in design.served[i] for g in by_node.get(n, ())]
+        # a star lays one cable per GP (GPs sharing a node included); trees and rings lay one
+        # cable per pass
+        passes = len(served) if star else int(design.cable_count[i])
+        row = {
+            "pop_id": pop_id,
+            "edge_id": int(edge_id),
+            "cable_m": float(length[edge_id] * passes),
+            "gps_served": len(served),
+            "gp_ids": ";".join(served),
+        }
+        if design.rings:
+            row["ring_ids"] = ";".join(rings_of_edge.get(int(edge_id), []))
+        rows.append(row)
+    return rows
+
+
+def routes_frame(
+    network: RoadNetwork, designs: PopDesigns, *, topology: str
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The route segments (metric CRS, oriented away from the PoP) and, for rings, the rings."""
+    length = network.edges["length"].to_numpy(dtype=float)
+    rows: list[dict[str, Any]] = []
+    ring_rows: list[dict[str, Any]] = []
+    flips: list[np.ndarray] = []
+    edge_u = network.edges["u"].to_numpy()
+    for pop_id, design in designs.designs.items():
+        by_node = _gps_by_node(designs.gp_nodes[pop_id])
+        rows.extend(_segment_rows(pop_id, design, by_node, length, star=topology == "star"))
+        ring_rows.extend(_ring_rows(pop_id, design, by_node))
+        flips.append(edge_u[design.edges] != design.parent_node)
+    flip = np.concatenate(flips) if flips else np.zeros(0, dtype=bool)
+    routes = _with_edge_attributes(network, pd.DataFrame(rows), flip)
+    rings = pd.DataFrame(ring_rows, columns=RING_COLUMNS).set_index("ring_id")
+    return routes, rings
+
+
+def _with_edge_attributes(
+    network: RoadNetwork, table: pd.DataFrame, flip: np.ndarray
+) -> gpd.GeoDataFrame:
+    """Add the road attributes and geometry (reversed where ``flip``) of each row's edge."""
+    if len(table):
+        picked = network.edges.loc[table["edge_id"].to_numpy()]
+        geometry = picked.geometry.to_numpy()
+        geometry = np.where(flip, shapely.reverse(geometry), geometry)
+        table["kind"] = picked["kind"].to_numpy()
+        table["offroad"] = table["kind"] != "road"
+        table["road_class"] = picked["road_class"].to_numpy()
+        table["road_name"] = picked["name"].to_numpy()
+        table["ref"] = picked["ref"].to_numpy()
+        table["length_m"] = picked["length"].to_numpy()
+    else:
+        table = pd.DataFrame(
+            {
+                c: pd.Series(dtype=_ROUTE_DTYPES.get(c, object))
+                for c in ROUTE_COLUMNS
+                if c != "segment_id"
+            }
+        )
+        geometry = np.empty(0, dtype=object)
+    table.insert(1, "segment_id", np.arange(len(table), dtype=np.int64))
+    columns = ROUTE_COLUMNS + (["ring_ids"] if "ring_ids" in table.columns else [])
+    return gpd.GeoDataFrame(table[columns], geometry=list(geometry), crs=network.crs)
