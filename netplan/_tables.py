@@ -13,7 +13,6 @@ import geopandas as gpd
 import pandas as pd
 
 from netplan.crs import WGS84
-from netplan.network import RoadNetwork
 from netplan.params import CostModel
 from netplan.row import RowLayer
 
@@ -107,7 +106,7 @@ def summary_table(
 
 
 def sites_table(
-    gps: gpd.GeoDataFrame, network: RoadNetwork, assignment: pd.DataFrame, route_m: pd.Series
+    gps: gpd.GeoDataFrame, assignment: pd.DataFrame, route_m: pd.Series
 ) -> gpd.GeoDataFrame:
     """Every GP of ``assignment``: its PoP, whether it is routed (else why not) and distances."""
     reason = assignment["reason"].copy()
@@ -121,7 +120,7 @@ def sites_table(
             "reason": reason.astype(str),
             "network_m": assignment["network_m"],
             "route_m": route_m.where(routed),
-            "spur_m": network.gps["spur_m"].reindex(assignment.index),
+            "spur_m": assignment["spur_m"],
         },
         geometry=gps.geometry.reindex(assignment.index).to_crs(WGS84).to_numpy(),
         crs=WGS84,
@@ -132,16 +131,11 @@ def sites_table(
 
 
 def pops_table(
-    pops: gpd.GeoDataFrame,
-    network: RoadNetwork,
-    sites: pd.DataFrame,
-    routes: pd.DataFrame,
-    failures: dict[str, str],
+    pops: gpd.GeoDataFrame, status: pd.DataFrame, sites: pd.DataFrame, routes: pd.DataFrame
 ) -> gpd.GeoDataFrame:
-    """Every PoP: its GP counts, trench km, and whether it could be placed and designed."""
-    table = network.pops.reindex(pops.index).copy()
-    for pop_id, reason in failures.items():
-        table.loc[pop_id, ["status", "reason"]] = ["unroutable", reason]
+    """Every PoP: its GP counts, trench km, and whether it could be placed and designed
+    (``status`` holds each PoP's ``status`` and ``reason``)."""
+    table = status.reindex(pops.index)
     counts = sites.groupby("pop_id")["routed"].agg(["size", "sum"])
     trench = (
         routes.groupby("pop_id")["length_m"].sum() / 1000 if len(routes) else pd.Series(dtype=float)
@@ -197,4 +191,3 @@ def log_summary(summary: pd.DataFrame) -> None:
         total["spur_km"],
         total["bridge_km"],
     )
-

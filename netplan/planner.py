@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
@@ -28,24 +27,17 @@ import numpy as np
 import pandas as pd
 
 from netplan import io as nio
+from netplan._assemble import Designed, assemble
 from netplan._csr import CSRGraph
 from netplan._errors import InputError
 from netplan._routes import PopDesigns, design_pops, routes_frame
-from netplan._tables import (
-    add_ring_totals,
-    log_summary,
-    pops_table,
-    sites_table,
-    summary_table,
-    tradeoff_table,
-)
 from netplan._validate import check_same_area, check_within_extent
 from netplan.assign import assign_to_pops
 from netplan.crs import WGS84
 from netplan.network import RoadNetwork, build_network
 from netplan.params import CostModel, DesignOptions, NetworkOptions
 from netplan.result import Plan
-from netplan.row import RowLayer, annotate_edges, flag_routes, permit_register
+from netplan.row import RowLayer, annotate_edges, flag_routes
 
 __all__ = ["Planner", "plan", "resolve_design", "LayerInput"]
 
@@ -59,19 +51,6 @@ EXTENT_MARGIN_M = 25_000.0
 
 _CACHED_DESIGNS = 8
 """Designed variants a planner keeps (each is a routes table and its crossings)."""
-
-
-@dataclass(frozen=True)
-class _Designed:
-    """One designed variant: its assignment (with failure reasons), flagged routes in the
-    network's CRS, crossings, each GP's distance along the design and the rings."""
-
-    assignment: pd.DataFrame
-    routes: gpd.GeoDataFrame
-    crossings: gpd.GeoDataFrame
-    route_m: pd.Series
-    failures: dict[str, str]
-    rings: pd.DataFrame
 
 
 def resolve_design(design: DesignOptions | None, overrides: dict[str, Any]) -> DesignOptions:
@@ -186,7 +165,7 @@ class Planner:
         self._weights: dict[tuple, np.ndarray] = {}
         self._graphs: dict[tuple, CSRGraph] = {}
         self._assignments: dict[tuple, pd.DataFrame] = {}
-        self._designed: dict[tuple, _Designed] = {}
+        self._designed: dict[tuple, Designed] = {}
 
     def __repr__(self) -> str:
         return (
@@ -279,31 +258,18 @@ class Planner:
         design = resolve_design(design, options)
         selected = self._select(pops)
         made = self._design(design, costs, selected)
-        tradeoff = None
-        if not costs.is_length_only:
-            plain = self._design(design, CostModel(), selected)
-            tradeoff = tradeoff_table(plain.routes, made.routes, self.layers)
-        permits = permit_register(made.crossings, self.layers, threshold_ha=permit_threshold_ha)
-        sites = sites_table(self.gps, self.network, made.assignment, made.route_m)
+        plain = None if costs.is_length_only else self._design(design, CostModel(), selected)
         pop_rows = self.pops if selected is None else self.pops.loc[list(selected)]
-        pops_tab = pops_table(pop_rows, self.network, sites, made.routes, made.failures)
-        summary = summary_table(made.routes, sites, pops_tab, self.layers, costs)
-        if design.topology == "ring":
-            summary = add_ring_totals(summary, made.rings)
-        log_summary(summary)
-        return Plan(
-            routes=made.routes.to_crs(WGS84),
-            sites=sites,
-            pops=pops_tab,
-            crossings=made.crossings.to_crs(WGS84),
-            permits=permits,
-            summary=summary,
+        return assemble(
+            made,
+            gps=self.gps,
+            pops=pop_rows,
+            layers=self.layers,
             design=design,
             costs=costs,
-            layers=self.layers,
+            permit_threshold_ha=permit_threshold_ha,
+            plain=plain,
             network=self.network,
-            tradeoff=tradeoff,
-            rings=made.rings if design.topology == "ring" else None,
             inputs=self.inputs,
         )
 
@@ -324,7 +290,7 @@ class Planner:
 
     def _design(
         self, design: DesignOptions, costs: CostModel, selected: tuple[str, ...] | None
-    ) -> _Designed:
+    ) -> Designed:
         """Design, flag and remember one variant (the last few are kept)."""
         key = (design, _routing_key(costs), selected)
         if key in self._designed:
@@ -353,19 +319,23 @@ def _flagged(
     designs: PopDesigns,
     assignment: pd.DataFrame,
     design: DesignOptions,
-) -> _Designed:
-    """Routes of ``designs`` flagged against the right-of-way layers."""
-    assignment = assignment.copy()
+) -> Designed:
+    """Routes of ``designs`` flagged against the right-of-way layers, and what else a plan
+    needs from the network, in lon/lat."""
+    assignment = assignment.assign(spur_m=network.gps["spur_m"].reindex(assignment.index))
     for pop_id, reason in designs.failures.items():
         assignment.loc[assignment["pop_id"] == pop_id, "reason"] = reason
     routes, rings = routes_frame(network, designs, topology=design.topology)
     routes, crossings = flag_routes(routes, layers)
-    return _Designed(
+    pop_status = network.pops[["status", "reason"]].copy()
+    for pop_id, reason in designs.failures.items():
+        pop_status.loc[pop_id, ["status", "reason"]] = ["unroutable", reason]
+    return Designed(
         assignment=assignment,
-        routes=routes,
-        crossings=crossings,
+        routes=routes.to_crs(WGS84),
+        crossings=crossings.to_crs(WGS84),
         route_m=designs.route_m(assignment.index),
-        failures=designs.failures,
+        pop_status=pop_status,
         rings=rings,
     )
 

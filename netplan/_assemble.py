@@ -1,0 +1,116 @@
+"""From a designed variant to a :class:`~netplan.result.Plan`: the plan's derived tables.
+
+A :class:`Designed` variant holds what designing needs a road network for (assignment, flagged
+routes, crossings, distances along the design, PoP placement). :func:`assemble` derives
+everything else from it (permit register, sites, PoPs, summary, trade-off), without the network,
+so variants designed apart (e.g. partitions of a state) can be concatenated and assembled once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from netplan._tables import (
+    add_ring_totals,
+    log_summary,
+    pops_table,
+    sites_table,
+    summary_table,
+    tradeoff_table,
+)
+from netplan.network import RoadNetwork
+from netplan.params import CostModel, DesignOptions
+from netplan.result import Plan
+from netplan.row import RowLayer, permit_register
+
+__all__ = ["Designed", "assemble"]
+
+
+@dataclass(frozen=True)
+class Designed:
+    """One designed variant, in lon/lat.
+
+    Attributes
+    ----------
+    assignment
+        Every GP of the variant (index: site id): ``pop_id``, ``network_m`` (road distance to
+        its PoP), ``reason`` ("" when assigned and designed), ``spur_m``.
+    routes
+        Route segments flagged against the right-of-way layers (EPSG:4326).
+    crossings
+        Permission points (EPSG:4326).
+    route_m
+        Each GP's distance from its PoP along the design (NaN where not designed).
+    pop_status
+        Every PoP (index: PoP id): ``status`` ("ok" | "unroutable") and ``reason``.
+    rings
+        One row per ring of a ring design (empty otherwise).
+    """
+
+    assignment: pd.DataFrame
+    routes: gpd.GeoDataFrame
+    crossings: gpd.GeoDataFrame
+    route_m: pd.Series
+    pop_status: pd.DataFrame
+    rings: pd.DataFrame
+
+
+def assemble(
+    made: Designed,
+    *,
+    gps: gpd.GeoDataFrame,
+    pops: gpd.GeoDataFrame,
+    layers: Sequence[RowLayer],
+    design: DesignOptions,
+    costs: CostModel,
+    permit_threshold_ha: float = 1.0,
+    plain: Designed | None = None,
+    network: RoadNetwork | None = None,
+    inputs: tuple[Path, ...] = (),
+) -> Plan:
+    """The plan of a designed variant.
+
+    Parameters
+    ----------
+    made
+        The designed variant.
+    gps, pops
+        The validated site layers (the PoPs of the variant).
+    layers
+        The right-of-way layers the routes were flagged against.
+    design, costs
+        The variant's options.
+    permit_threshold_ha
+        Forest area per division above which general approval does not apply.
+    plain
+        The length-only design of the same variant, for the trade-off of a permission-aware plan.
+    network, inputs
+        Kept on the plan for reference.
+    """
+    permits = permit_register(made.crossings, layers, threshold_ha=permit_threshold_ha)
+    sites = sites_table(gps, made.assignment, made.route_m)
+    pops_tab = pops_table(pops, made.pop_status, sites, made.routes)
+    summary = summary_table(made.routes, sites, pops_tab, layers, costs)
+    if design.topology == "ring":
+        summary = add_ring_totals(summary, made.rings)
+    log_summary(summary)
+    return Plan(
+        routes=made.routes,
+        sites=sites,
+        pops=pops_tab,
+        crossings=made.crossings,
+        permits=permits,
+        summary=summary,
+        design=design,
+        costs=costs,
+        layers=tuple(layers),
+        network=network,
+        tradeoff=None if plain is None else tradeoff_table(plain.routes, made.routes, layers),
+        rings=made.rings if design.topology == "ring" else None,
+        inputs=inputs,
+    )
