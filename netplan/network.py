@@ -235,17 +235,8 @@ def _as_gdf(data: Any, what: str) -> gpd.GeoDataFrame:
     return data
 
 
-def _prepare_roads(
-    roads: Any, crs: Any
-) -> tuple[pyproj.CRS, np.ndarray, np.ndarray, np.ndarray, pd.DataFrame, dict[str, int]]:
-    """Validate, project, explode and canonically order the road lines.
-
-    Returns the metric CRS, vertex coordinates, the line of every vertex (lines numbered in
-    canonical order), each line's source row position, the attribute table (per source row)
-    and counts.
-    """
-    roads = _as_gdf(roads, "roads")
-    label = _label(roads, "the roads layer")
+def _road_geometries(roads: gpd.GeoDataFrame, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """The road geometries and which are missing; anything but lines is an error."""
     if roads.crs is None:
         raise CRSError(
             f"{label} has no CRS, so its coordinates cannot be turned into metres; set it with "
@@ -275,6 +266,11 @@ def _prepare_roads(
             int(missing.sum()),
             _rows(roads.index[missing]),
         )
+    return geoms, missing
+
+
+def _working_crs(roads: gpd.GeoDataFrame, crs: Any) -> pyproj.CRS:
+    """``crs``, else the roads' own CRS when it is in metres, else their UTM zone."""
     try:
         if crs is not None:
             metric = pyproj.CRS.from_user_input(crs)
@@ -289,6 +285,49 @@ def _prepare_roads(
             f"crs={metric.to_string()} measures in degrees; give a projected (metric) CRS such as "
             "a UTM zone, or leave crs=None to pick one"
         )
+    return metric
+
+
+def _canonical_order(
+    xy: np.ndarray, offsets: np.ndarray, keys: list[np.ndarray], ok: np.ndarray
+) -> np.ndarray:
+    """The usable parts (``ok``) in an order that does not depend on the input's row order: by
+    first and last coordinate, vertex count, length, coordinate sums, then the ``keys``."""
+    idx = np.flatnonzero(ok)
+    counts = np.diff(offsets)
+    first = xy[offsets[idx]]
+    last = xy[offsets[idx + 1] - 1]
+    lengths = nd.LineSet(xy, offsets).lengths()[idx]
+    sums = np.add.reduceat(xy, np.minimum(offsets[:-1], len(xy) - 1), axis=0)[idx]
+    order = np.lexsort(
+        (
+            *[k[idx] for k in keys[::-1]],
+            sums[:, 1],
+            sums[:, 0],
+            lengths,
+            counts[idx],
+            last[:, 1],
+            last[:, 0],
+            first[:, 1],
+            first[:, 0],
+        )
+    )
+    return idx[order]
+
+
+def _prepare_roads(
+    roads: Any, crs: Any
+) -> tuple[pyproj.CRS, np.ndarray, np.ndarray, np.ndarray, pd.DataFrame, dict[str, int]]:
+    """Validate, project, explode and canonically order the road lines.
+
+    Returns the metric CRS, vertex coordinates, the line of every vertex (lines numbered in
+    canonical order), each line's source row position, the attribute table (per source row)
+    and counts.
+    """
+    roads = _as_gdf(roads, "roads")
+    label = _label(roads, "the roads layer")
+    geoms, missing = _road_geometries(roads, label)
+    metric = _working_crs(roads, crs)
     valid_pos = np.flatnonzero(~missing)
     series = gpd.GeoSeries(geoms[valid_pos], crs=roads.crs)
     if not series.crs.equals(metric):
@@ -313,30 +352,11 @@ def _prepare_roads(
     degenerate = int((~ok).sum())
     if degenerate:
         logger.warning("%s: %d lines of a single point ignored", label, degenerate)
-    # canonical order of parts: by first and last coordinate, vertex count, attributes, source
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    idx = np.flatnonzero(ok)
-    first = xy[offsets[idx]]
-    last = xy[offsets[idx + 1] - 1]
-    codes = [pd.factorize(attrs[c].to_numpy()[part_row[idx]], sort=True)[0] for c in attrs]
-    lengths = nd.LineSet(xy, offsets).lengths()[idx]
-    sums = np.add.reduceat(xy, np.minimum(offsets[:-1], len(xy) - 1), axis=0)[idx]
-    order = np.lexsort(
-        (
-            part_row[idx],
-            *codes[::-1],
-            sums[:, 1],
-            sums[:, 0],
-            lengths,
-            counts[idx],
-            last[:, 1],
-            last[:, 0],
-            first[:, 1],
-            first[:, 0],
-        )
-    )
-    idx = idx[order]
+    # ties broken by the attributes, then the source row
+    keys = [pd.factorize(attrs[c].to_numpy()[part_row], sort=True)[0] for c in attrs]
+    idx = _canonical_order(xy, offsets, [*keys, part_row], ok)
     ls = nd.LineSet(xy, offsets).subset(idx)
     counts_out = {
         "input_lines": len(roads),
@@ -770,173 +790,239 @@ def build_network(
     report: dict[str, Any] = dict(counts)
     report["input_km"] = float(ls.lengths().sum() / 1000.0)
     bar.update()
-
-    # 1. node
+    work = _Work(ls, line_src)
     bar.set_postfix_str("noding")
+    _node(work, report)
+    bar.update()
+    bar.set_postfix_str("healing")
+    _heal_gaps(work, options.heal_tolerance_m, report)
+    bar.update()
+    bar.set_postfix_str("snapping sites")
+    sites = _Sites(np.concatenate([gp_xy, pop_xy]), n_gp=len(gp_xy))
+    _snap_sites(work, sites, options.max_spur_m, report)
+    bar.update()
+    bar.set_postfix_str("bridging")
+    _bridge_fragments(work, sites, options.max_bridge_m, report)
+    bar.update()
+    bar.set_postfix_str("numbering")
+    edges, nodes, site_node = _finalise(work, sites.node_pt[sites.snapped], attrs, metric, report)
+    gp_out, pop_out = _site_tables(
+        (gp_table, pop_table), sites, site_node, nodes["component"].to_numpy(), options
+    )
+    _count_sites(report, gp_out, pop_out)
+    report["seconds"] = round(time.perf_counter() - t_start, 2)
+    bar.update()
+    bar.close()
+    _log_build(report)
+    return RoadNetwork(
+        crs=metric, edges=edges, nodes=nodes, gps=gp_out, pops=pop_out, report=report
+    )
+
+
+class _Sites:
+    """Every site (GPs first, then PoPs) while the network is built: metric coordinates, where it
+    sits on the network, and the distances measured on the way."""
+
+    def __init__(self, xy: np.ndarray, *, n_gp: int) -> None:
+        self.xy = xy
+        self.n_gp = n_gp
+        self.has_xy = np.isfinite(xy).all(axis=1)
+        self.snap_m = np.full(len(xy), np.nan)  # distance to the nearest road line
+        self.spur_m = np.full(len(xy), np.nan)  # length of the spur edge (0 on the road)
+        self.node_pt = np.full((len(xy), 2), np.nan)  # where its network node is
+        self.snapped = np.zeros(len(xy), dtype=bool)
+        self.gap_m = np.full(len(xy), np.inf)  # GPs left on a fragment: gap to a PoP's network
+
+    @property
+    def snapped_gp(self) -> np.ndarray:
+        """Among the snapped sites (in order), which are GPs."""
+        return np.flatnonzero(self.snapped) < self.n_gp
+
+
+def _node(work: _Work, report: dict[str, Any]) -> None:
+    """Split lines wherever they meet: shared ends, T-junctions, overshoots, crossings."""
+    ls = work.ls
     ev = nd.intersection_events(ls)
     ev, interior = nd.normalise_events(ls, ev)
     ls, parent = nd.split_lines(ls, ev.take(np.flatnonzero(interior)))
-    src = line_src[parent]
+    work.reset(ls, work.src[parent])
     u, v, _, node_xy = nd.assign_nodes(ls)
     report["noded_edges"] = ls.n_lines
     report["components_noded"] = _components(len(node_xy), u, v)[0]
-    bar.update()
 
-    # 2. heal
-    bar.set_postfix_str("healing")
-    work = _Work(ls, src)
-    split_ev, h_end, h_own, h_tgt = _heal(work.ls, u, v, node_xy, options.heal_tolerance_m)
+
+def _heal_gaps(work: _Work, tolerance_m: float, report: dict[str, Any]) -> None:
+    """Join dangling ends to a nearby road by short connector edges (see module docs)."""
+    u, v, _, node_xy = nd.assign_nodes(work.ls)
+    split_ev, h_end, h_own, h_tgt = _heal(work.ls, u, v, node_xy, tolerance_m)
+    report["healed_m"] = 0.0
     if len(h_end):
         conn_src, conn_cid = work.src[h_own], work.cid[h_own]
         work.split(split_ev, snap=_VERTEX_SNAP_M)
         conn = nd.LineSet.straight(node_xy[h_end], h_tgt)
         work.add(conn, _ROAD, src=conn_src, cid=conn_cid, healed=True)
         report["healed_m"] = float(np.hypot(*(node_xy[h_end] - h_tgt).T).sum())
-    else:
-        report["healed_m"] = 0.0
     report["healed_gaps"] = len(h_end)
     u, v, _, node_xy = nd.assign_nodes(work.ls)
     report["components_healed"] = _components(len(node_xy), u, v)[0]
-    bar.update()
 
-    # 3. snap sites
-    bar.set_postfix_str("snapping sites")
-    site_xy = np.concatenate([gp_xy, pop_xy])
-    n_gp = len(gp_xy)
-    has_xy = np.isfinite(site_xy).all(axis=1)
-    snap_m = np.full(len(site_xy), np.nan)
-    spur_m = np.full(len(site_xy), np.nan)
-    node_pt = np.full((len(site_xy), 2), np.nan)
-    snapped = np.zeros(len(site_xy), dtype=bool)
-    idx = np.flatnonzero(has_xy)
+
+def _snap_sites(work: _Work, sites: _Sites, max_spur_m: float, report: dict[str, Any]) -> None:
+    """Put every site within ``max_spur_m`` of a road onto its nearest edge (split there), with
+    a spur edge when it is off the road."""
+    idx = np.flatnonzero(sites.has_xy)
     report["spurs"], report["spur_km"] = 0, 0.0
-    if len(idx):
-        tree, rows = nd.segment_tree(work.ls)
-        sev, sd = nd.nearest_on_segments(work.ls, tree, rows, site_xy[idx])
-        del tree
-        snap_m[idx] = sd
-        ok = sd <= options.max_spur_m
-        sev, _ = nd.normalise_events(work.ls, sev, snap=_VERTEX_SNAP_M)
-        q = np.column_stack([sev.x, sev.y])
-        on_road = sd <= _ON_ROAD_M
-        snapped[idx[ok]] = True
-        node_pt[idx] = np.where(on_road[:, None], q, site_xy[idx])
-        spur_m[idx[ok]] = np.where(on_road[ok], 0.0, np.hypot(*(site_xy[idx] - q)[ok].T))
-        work.split(sev.take(np.flatnonzero(ok)), snap=_VERTEX_SNAP_M)
-        spur = ok & ~on_road
-        if spur.any():
-            pairs = np.unique(np.column_stack([site_xy[idx[spur]], q[spur]]), axis=0)
-            spurs = nd.LineSet.straight(pairs[:, :2], pairs[:, 2:])
-            report["spurs"] = spurs.n_lines
-            report["spur_km"] = float(spurs.lengths().sum() / 1000.0)
-            work.add(spurs, _SPUR)
-    sn_idx = np.flatnonzero(snapped)
-    u, v, sn_node, node_xy = nd.assign_nodes(work.ls, node_pt[sn_idx])
-    bar.update()
+    if not len(idx):
+        return
+    tree, rows = nd.segment_tree(work.ls)
+    sev, sd = nd.nearest_on_segments(work.ls, tree, rows, sites.xy[idx])
+    del tree
+    sites.snap_m[idx] = sd
+    ok = sd <= max_spur_m
+    sev, _ = nd.normalise_events(work.ls, sev, snap=_VERTEX_SNAP_M)
+    q = np.column_stack([sev.x, sev.y])
+    on_road = sd <= _ON_ROAD_M
+    sites.snapped[idx[ok]] = True
+    sites.node_pt[idx] = np.where(on_road[:, None], q, sites.xy[idx])
+    sites.spur_m[idx[ok]] = np.where(on_road[ok], 0.0, np.hypot(*(sites.xy[idx] - q)[ok].T))
+    work.split(sev.take(np.flatnonzero(ok)), snap=_VERTEX_SNAP_M)
+    spur = ok & ~on_road
+    if spur.any():
+        pairs = np.unique(np.column_stack([sites.xy[idx[spur]], q[spur]]), axis=0)
+        spurs = nd.LineSet.straight(pairs[:, :2], pairs[:, 2:])
+        report["spurs"] = spurs.n_lines
+        report["spur_km"] = float(spurs.lengths().sum() / 1000.0)
+        work.add(spurs, _SPUR)
 
-    # 4. bridge
-    bar.set_postfix_str("bridging")
-    gp_nodes = sn_node[sn_idx < n_gp]
-    pop_nodes = sn_node[sn_idx >= n_gp]
-    check_fragments = len(gp_table) > 0 and len(pop_table) > 0
-    gap_of_site = np.full(len(site_xy), np.inf)
+
+def _bridge_fragments(
+    work: _Work, sites: _Sites, max_bridge_m: float, report: dict[str, Any]
+) -> None:
+    """Join road fragments holding GPs but no PoP to the network of a PoP (see module docs)."""
+    u, v, sn_node, node_xy = nd.assign_nodes(work.ls, sites.node_pt[sites.snapped])
     report["bridges"], report["bridge_km"] = 0, 0.0
     report["components_snapped"] = _components(len(node_xy), u, v)[0]
-    if check_fragments and len(gp_nodes) and len(pop_nodes):
-        bev, ba, bb, lab0, gap = _bridge(
-            work.ls, u, v, node_xy, gp_nodes, pop_nodes, options.max_bridge_m
-        )
-        if gap:
-            gp_pos = sn_idx[sn_idx < n_gp]
-            gap_of_site[gp_pos] = [gap.get(int(c), np.inf) for c in lab0[gp_nodes]]
-        if len(ba):
-            work.split(bev, snap=nd.EPS_M)
-            bridges = nd.LineSet.straight(ba, bb)
-            report["bridges"] = bridges.n_lines
-            report["bridge_km"] = float(bridges.lengths().sum() / 1000.0)
-            work.add(bridges, _BRIDGE)
-    bar.update()
+    gp_nodes = sn_node[sites.snapped_gp]
+    pop_nodes = sn_node[~sites.snapped_gp]
+    if not (len(gp_nodes) and len(pop_nodes)):
+        return
+    bev, ba, bb, lab0, gap = _bridge(work.ls, u, v, node_xy, gp_nodes, pop_nodes, max_bridge_m)
+    if gap:
+        gp_pos = np.flatnonzero(sites.snapped)[sites.snapped_gp]
+        sites.gap_m[gp_pos] = [gap.get(int(c), np.inf) for c in lab0[gp_nodes]]
+    if len(ba):
+        work.split(bev, snap=nd.EPS_M)
+        bridges = nd.LineSet.straight(ba, bb)
+        report["bridges"] = bridges.n_lines
+        report["bridge_km"] = float(bridges.lengths().sum() / 1000.0)
+        work.add(bridges, _BRIDGE)
 
-    # 5. finalise
-    bar.set_postfix_str("numbering")
-    edges, nodes, site_node = _finalise(work, node_pt[sn_idx], attrs, metric, report)
-    lab = nodes["component"].to_numpy()
-    node_all = np.full(len(site_xy), -1, dtype=np.int64)
-    node_all[sn_idx] = site_node
-    comp_all = np.where(node_all >= 0, lab[np.maximum(node_all, 0)], -1)
-    status = np.where(snapped, "ok", "unroutable").astype(object)
-    reason = np.full(len(site_xy), "", dtype=object)
-    reason[~has_xy] = "has no location (missing or empty geometry)"
-    for i in np.flatnonzero(has_xy & ~snapped).tolist():
+
+def _site_status(
+    sites: _Sites, node_all: np.ndarray, comp_all: np.ndarray, options: NetworkOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each site's status ("ok" | "unroutable") and the reason when it is unroutable."""
+    n_gp = sites.n_gp
+    status = np.where(sites.snapped, "ok", "unroutable").astype(object)
+    reason = np.full(len(sites.xy), "", dtype=object)
+    reason[~sites.has_xy] = "has no location (missing or empty geometry)"
+    for i in np.flatnonzero(sites.has_xy & ~sites.snapped).tolist():
         reason[i] = (
-            f"farther than {options.max_spur_m:g} m from any road (nearest road {snap_m[i]:.0f} m)"
+            f"farther than {options.max_spur_m:g} m from any road "
+            f"(nearest road {sites.snap_m[i]:.0f} m)"
         )
-    if check_fragments:
-        pop_comps = np.unique(comp_all[n_gp:][snapped[n_gp:]])
-        lost = snapped[:n_gp] & ~np.isin(comp_all[:n_gp], pop_comps)
-        for i in np.flatnonzero(lost).tolist():
-            status[i] = "unroutable"
-            if len(pop_comps) == 0:
-                reason[i] = "no PoP could be placed on the road network (all PoPs are unroutable)"
-            else:
-                near = gap_of_site[i]
-                where = f"{near:.0f} m away" if np.isfinite(near) else "none found"
-                reason[i] = (
-                    f"its road fragment does not reach any PoP within a "
-                    f"{options.max_bridge_m:g} m bridge (nearest road network with a PoP: {where})"
-                )
-    tables = []
-    for table, sl in ((gp_table, slice(0, n_gp)), (pop_table, slice(n_gp, len(site_xy)))):
-        out = table.copy()
-        out["node"] = pd.array(np.where(node_all[sl] >= 0, node_all[sl], 0), dtype="Int64")
-        out.loc[node_all[sl] < 0, "node"] = pd.NA
-        out["spur_m"] = spur_m[sl]
-        out["snap_m"] = snap_m[sl]
+    if n_gp == 0 or n_gp == len(sites.xy):
+        return status, reason
+    pop_comps = np.unique(comp_all[n_gp:][sites.snapped[n_gp:]])
+    lost = sites.snapped[:n_gp] & ~np.isin(comp_all[:n_gp], pop_comps)
+    for i in np.flatnonzero(lost).tolist():
+        status[i] = "unroutable"
+        if len(pop_comps) == 0:
+            reason[i] = "no PoP could be placed on the road network (all PoPs are unroutable)"
+            continue
+        near = sites.gap_m[i]
+        where = f"{near:.0f} m away" if np.isfinite(near) else "none found"
+        reason[i] = (
+            f"its road fragment does not reach any PoP within a {options.max_bridge_m:g} m "
+            f"bridge (nearest road network with a PoP: {where})"
+        )
+    return status, reason
+
+
+def _site_tables(
+    tables: tuple[pd.DataFrame, pd.DataFrame],
+    sites: _Sites,
+    site_node: np.ndarray,
+    component: np.ndarray,
+    options: NetworkOptions,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The GP and PoP tables of the network: node, spur, snap distance, component, status."""
+    node_all = np.full(len(sites.xy), -1, dtype=np.int64)
+    node_all[sites.snapped] = site_node
+    comp_all = np.where(node_all >= 0, component[np.maximum(node_all, 0)], -1)
+    status, reason = _site_status(sites, node_all, comp_all, options)
+    out = []
+    for table, sl in ((tables[0], slice(0, sites.n_gp)), (tables[1], slice(sites.n_gp, None))):
+        frame = table.copy()
+        frame["node"] = pd.array(np.where(node_all[sl] >= 0, node_all[sl], 0), dtype="Int64")
+        frame.loc[node_all[sl] < 0, "node"] = pd.NA
+        frame["spur_m"] = sites.spur_m[sl]
+        frame["snap_m"] = sites.snap_m[sl]
         comp = pd.array(np.maximum(comp_all[sl], 0), dtype="Int64")
         comp[comp_all[sl] < 0] = pd.NA
-        out["component"] = comp
-        out["status"] = status[sl].astype(str)
-        out["reason"] = reason[sl].astype(str)
-        tables.append(out)
-    gp_out, pop_out = tables
-    report["gps"] = len(gp_out)
-    report["gps_unroutable"] = int((gp_out["status"] != "ok").sum())
-    report["pops"] = len(pop_out)
-    report["pops_unroutable"] = int((pop_out["status"] != "ok").sum())
-    report["seconds"] = round(time.perf_counter() - t_start, 2)
-    bar.update()
-    bar.close()
-    net = RoadNetwork(crs=metric, edges=edges, nodes=nodes, gps=gp_out, pops=pop_out, report=report)
+        frame["component"] = comp
+        frame["status"] = status[sl].astype(str)
+        frame["reason"] = reason[sl].astype(str)
+        out.append(frame)
+    return out[0], out[1]
+
+
+def _count_sites(report: dict[str, Any], gps: pd.DataFrame, pops: pd.DataFrame) -> None:
+    report["gps"] = len(gps)
+    report["gps_unroutable"] = int((gps["status"] != "ok").sum())
+    report["pops"] = len(pops)
+    report["pops_unroutable"] = int((pops["status"] != "ok").sum())
+
+
+def _log_build(report: dict[str, Any]) -> None:
     logger.info(
         "road network: %d lines -> %d nodes, %d edges (%.1f km road); healed %d gaps; "
         "%d bridges (%.2f km); %d spurs; components %d -> %d; unroutable GPs %d/%d, PoPs %d/%d "
         "(%.1f s)",
-        report["input_lines"],
-        report["nodes"],
-        report["edges"],
-        report["road_km"],
-        report["healed_gaps"],
-        report["bridges"],
-        report["bridge_km"],
-        report["spurs"],
-        report["components_noded"],
-        report["components_final"],
-        report["gps_unroutable"],
-        report["gps"],
-        report["pops_unroutable"],
-        report["pops"],
-        report["seconds"],
+        *(
+            report[k]
+            for k in (
+                "input_lines",
+                "nodes",
+                "edges",
+                "road_km",
+                "healed_gaps",
+                "bridges",
+                "bridge_km",
+                "spurs",
+                "components_noded",
+                "components_final",
+                "gps_unroutable",
+                "gps",
+                "pops_unroutable",
+                "pops",
+                "seconds",
+            )
+        ),
     )
-    return net
 
 
 class _Work:
     """The line set being built, with per-line source row, kind and healed flag."""
 
     def __init__(self, ls: nd.LineSet, src: np.ndarray) -> None:
+        self.reset(ls, src)  # cid: the canonical line order, used for tie-breaks
+
+    def reset(self, ls: nd.LineSet, src: np.ndarray) -> None:
+        """Start again from road lines ``ls`` (from source rows ``src``, in canonical order)."""
         self.ls = ls
         self.src = src.astype(np.int64)
-        self.cid = np.arange(ls.n_lines, dtype=np.int64)  # canonical line order: tie-breaks
+        self.cid = np.arange(ls.n_lines, dtype=np.int64)
         self.kind = np.zeros(ls.n_lines, dtype=np.int8)
         self.healed = np.zeros(ls.n_lines, dtype=bool)
 
