@@ -107,11 +107,19 @@ def what_of(gdf: pd.DataFrame, default: str) -> str:
     return str(gdf.attrs.get(_WHAT_ATTR, default))
 
 
-def _fmt_list(items: Sequence[str], limit: int = _LIST_LIMIT) -> str:
-    items = list(items)
-    if len(items) <= limit:
-        return ", ".join(items)
-    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+def short_list(items: Iterable[Any], limit: int = _LIST_LIMIT, *, sep: str = ", ") -> str:
+    """The first ``limit`` items as text, and how many more there are: ``"a, b and 3 more"``.
+
+    Items that are already strings are shown as they are (quote them first where wanted).
+
+    Examples
+    --------
+    >>> short_list(["'a'", "'b'", "'c'"], 2)
+    "'a', 'b' and 1 more"
+    """
+    items = [str(x) for x in items]
+    text = sep.join(items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def rows_text(
@@ -132,12 +140,11 @@ def rows_text(
     labels = list(labels)
     shown = labels[:limit]
     nums = [
-        str(int(lab) + 1) if isinstance(lab, (int, np.integer)) else repr(str(lab)) for lab in shown
+        str(int(lab) + 1) if isinstance(lab, (int, np.integer)) else repr(str(lab))
+        for lab in labels
     ]
     word = "row" if len(labels) == 1 else "rows"
-    text = f"{word} {', '.join(nums)}"
-    if len(labels) > limit:
-        text += f" and {len(labels) - limit} more"
+    text = f"{word} {short_list(nums, limit)}"
     if ids is not None:
         id_vals = [repr(str(ids.loc[lab])) for lab in shown]
         text += f" ({'id' if len(shown) == 1 else 'ids'} {', '.join(id_vals)})"
@@ -211,7 +218,7 @@ def find_column(
             return lower[explicit.lower()]
         raise MissingColumnError(
             f"{source} has no column {explicit!r} ({option}={explicit!r}, the {what}); "
-            f"columns found: {_fmt_list([repr(c) for c in cols], 40)}. "
+            f"columns found: {short_list([repr(c) for c in cols], 40)}. "
             f"Pass {option}= with one of these."
         )
     for cand in candidates:
@@ -627,14 +634,11 @@ def check_unique_ids(ids: pd.Series, *, source: str, what: str, column: str | No
     if not dup.any():
         return
     groups = ids[dup].groupby(ids[dup], sort=True)
-    shown = []
-    for value, grp in list(groups)[:_LIST_LIMIT]:
-        shown.append(f"{str(value)!r} ({rows_text(grp.index)})")
+    shown = [f"{str(value)!r} ({rows_text(grp.index)})" for value, grp in groups]
     n_ids = groups.ngroups
-    more = f" and {n_ids - _LIST_LIMIT} more" if n_ids > _LIST_LIMIT else ""
     raise DuplicateIdError(
         f"{source}: {n_ids} {'id occurs' if n_ids == 1 else 'ids occur'} more than once in "
-        f"{col_text}: {'; '.join(shown)}{more}. Ids of {what} must be unique: fix the "
+        f"{col_text}: {short_list(shown, sep='; ')}. Ids of {what} must be unique: fix the "
         "duplicates in the file or pass id_col= naming a unique column"
     )
 
@@ -807,7 +811,7 @@ def check_within_extent(
         warn(
             f"{int(outside.sum())} of {len(sites)} {what} in {s_label} lie more than {km:g} km "
             f"outside the extent of the road layer ({r_label}): "
-            f"{_fmt_list([repr(str(x)) for x in labels])}; they will be unroutable unless the "
+            f"{short_list([repr(str(x)) for x in labels])}; they will be unroutable unless the "
             "road layer covers them"
         )
     return out

@@ -212,12 +212,8 @@ def _text(frame: pd.DataFrame, column: str) -> np.ndarray:
     return V.text_column(frame.get(column), frame.index).to_numpy(dtype=object)
 
 
-def _rows(labels: Any, limit: int = 5) -> str:
-    labels = list(labels)
-    text = ", ".join(repr(x) if isinstance(x, str) else str(x) for x in labels[:limit])
-    if len(labels) > limit:
-        text += f" and {len(labels) - limit} more"
-    return text
+def _rows(labels: Any) -> str:
+    return V.short_list([repr(x) if isinstance(x, str) else str(x) for x in labels], 5)
 
 
 def _is_metric(crs: Any) -> bool:

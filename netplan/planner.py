@@ -31,7 +31,7 @@ from netplan._assemble import Designed, assemble
 from netplan._csr import CSRGraph
 from netplan._errors import InputError
 from netplan._routes import PopDesigns, design_pops, routes_frame
-from netplan._validate import check_same_area, check_within_extent
+from netplan._validate import check_same_area, check_within_extent, short_list
 from netplan.assign import assign_to_pops
 from netplan.crs import WGS84
 from netplan.network import RoadNetwork, build_network
@@ -283,8 +283,7 @@ class Planner:
         if unknown:
             raise InputError(
                 f"pops={unknown} are not PoP ids of this planner; its PoPs are "
-                f"{', '.join(map(str, self.pops.index[:10]))}"
-                + (" ..." if len(self.pops) > 10 else "")
+                f"{short_list(self.pops.index)}"
             )
         return wanted
 
