@@ -53,6 +53,7 @@ from netplan._map_assets import DataLayer, HtmlControl, make_offline, script_jso
 from netplan.row import RowLayer
 
 __all__ = [
+    "PALETTE",
     "ROUTE_COLORINGS",
     "ROUTE_STYLES",
     "ColorBy",
@@ -305,9 +306,10 @@ def _color_by_pop(routes: gpd.GeoDataFrame) -> RouteColoring:
 def _pop_colors(routes: gpd.GeoDataFrame) -> dict[str, str]:
     """:data:`PALETTE` colours for PoPs so that neighbouring PoP networks differ.
 
-    PoPs are neighbours when the convex hulls of their routes come within about 1 km; they are
-    coloured greedily, most neighbours first (ties by PoP id), each with the first colour no
-    neighbour has. Deterministic for the same routes.
+    PoPs are neighbours when the convex hulls of their routes come within about 1 km. They are
+    coloured greedily, most neighbours first (ties by PoP id), each with the least used colour so
+    far (ties: palette order) that no neighbour has, so the whole palette is used. Deterministic
+    for the same routes.
     """
     pop_ids = sorted(routes["pop_id"].unique())
     if not pop_ids:
@@ -322,10 +324,13 @@ def _pop_colors(routes: gpd.GeoDataFrame) -> dict[str, str]:
             neighbours[a].add(b)
     order = sorted(neighbours, key=lambda i: (-len(neighbours[i]), pop_ids[i]))
     color_of: dict[int, int] = {}
+    used = [0] * len(PALETTE)
     for i in order:
         taken = {color_of[j] for j in neighbours[i] if j in color_of}
-        color_of[i] = next(c for c in range(len(pop_ids) + 1) if c not in taken)
-    return {pop_ids[i]: PALETTE[c % len(PALETTE)] for i, c in color_of.items()}
+        free = [c for c in range(len(PALETTE)) if c not in taken] or list(range(len(PALETTE)))
+        color_of[i] = min(free, key=lambda c: (used[c], c))
+        used[color_of[i]] += 1
+    return {pop_ids[i]: PALETTE[c] for i, c in color_of.items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,6 +349,37 @@ class _MapData:
     summary: pd.DataFrame | None
     permits: pd.DataFrame | None
     layers: tuple[RowLayer, ...]
+
+
+@dataclass(frozen=True)
+class _Drawing:
+    """How :func:`plan_map` draws (its options), checked."""
+
+    color_by: str
+    cluster_above: int | None
+    max_segments: int
+    simplify_m: float
+    context_margin_m: float
+
+    def __post_init__(self) -> None:
+        if self.color_by not in ROUTE_COLORINGS:
+            raise InputError(
+                f"plan_map: unknown color_by {self.color_by!r}; choose one of "
+                f"{sorted(ROUTE_COLORINGS)}"
+            )
+        for name in ("cluster_above", "max_segments"):
+            value = getattr(self, name)
+            if value is None and name == "cluster_above":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+                raise InputError(f"plan_map: {name} must be a whole number >= 0, got {value!r}")
+        for name in ("simplify_m", "context_margin_m"):
+            value = _num(getattr(self, name))
+            if value is None or not (0 <= value < math.inf):
+                raise InputError(
+                    f"plan_map: {name} must be a distance in metres >= 0, got "
+                    f"{getattr(self, name)!r}"
+                )
 
 
 def plan_map(
@@ -464,10 +500,7 @@ def plan_map(
     >>> print(p.layers[0].name, "drawn:", '"Forest (Forest Department)"' in page)
     forest drawn: True
     """
-    if color_by not in ROUTE_COLORINGS:
-        raise InputError(
-            f"plan_map: unknown color_by {color_by!r}; choose one of {sorted(ROUTE_COLORINGS)}"
-        )
+    drawing = _Drawing(color_by, cluster_above, max_segments, simplify_m, context_margin_m)
     data = _gather(
         plan,
         layers=layers,
@@ -484,9 +517,7 @@ def plan_map(
     own = m is None
     m = _target_map(m, bounds or _total_bounds(_layer_frames(data.layers)), title)
     legend: list[str] = []
-    _draw(
-        m, data, bounds, color_by, legend, cluster_above, max_segments, simplify_m, context_margin_m
-    )
+    _draw(m, data, bounds, drawing, legend)
     if own:
         _set_view(m, bounds, tiles)
     _finish(m, legend, title, _totals_panel(data.summary, data.permits))
@@ -769,12 +800,8 @@ def _draw(
     m: folium.Map,
     data: _MapData,
     bounds: tuple[float, ...] | None,
-    color_by: str,
+    drawing: _Drawing,
     legend: list[str],
-    cluster_above: int | None,
-    max_segments: int,
-    simplify_m: float,
-    context_margin_m: float,
 ) -> None:
     """Add every layer of the plan to ``m``, bottom to top, and their legend rows."""
     others = {"area": 0, "line": 0}  # layers without a style of their own, by kind
@@ -782,15 +809,17 @@ def _draw(
         style = _row_style(layer, others[layer.kind])
         if layer.name not in _AREA_STYLES and layer.name not in _LINE_STYLES:
             others[layer.kind] += 1
-        _add_row_layer(m, layer, style, bounds, simplify_m, context_margin_m, legend)
+        _add_row_layer(
+            m, layer, style, bounds, drawing.simplify_m, drawing.context_margin_m, legend
+        )
     if data.routes is not None and len(data.routes):
         names = _col(data.pops, "name") if data.pops is not None else pd.Series(dtype=object)
         names.index = names.index.astype(str)
-        _add_routes(m, data.routes, color_by, names, max_segments, legend)
+        _add_routes(m, data.routes, drawing.color_by, names, drawing.max_segments, legend)
     if data.crossings is not None and len(data.crossings):
         _add_permissions(m, data.crossings, legend)
     if data.sites is not None and len(data.sites):
-        _add_sites(m, data.sites, cluster_above, legend)
+        _add_sites(m, data.sites, drawing.cluster_above, legend)
     if data.pops is not None and len(data.pops):
         _add_pops(m, data.pops, legend)
 

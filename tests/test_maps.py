@@ -305,6 +305,16 @@ def test_plan_explore_draws_all_its_row_layers_and_totals(sample_plan, tmp_path)
     assert f"{total['trench_km']:,.1f} km" in panel
     assert f"{total['railway_crossings']:,.0f}" in panel and "Railway crossings" in panel
     assert f'<td>Permit items</td><td class="netplan-num">{len(sample_plan.permits)}' in panel
+    # routes coloured per PoP: PoPs whose networks touch differ (hulls computed here independently)
+    colors = {}
+    for tip, style in route_styles(page):
+        colors.setdefault(re.search(r"PoP: (\S+)", tip).group(1), set()).add(style["color"])
+    assert all(len(c) == 1 for c in colors.values()) and len(colors) == len(sample_plan.pops)
+    hulls = sample_plan.routes.dissolve("pop_id").convex_hull.to_crs(32644).buffer(500)
+    touching = [
+        (a, b) for a in hulls.index for b in hulls.index if a < b and hulls[a].intersects(hulls[b])
+    ]
+    assert touching and all(colors[a] != colors[b] for a, b in touching)
     # to_html writes the same page
     path = sample_plan.to_html(tmp_path / "map.html", tiles=None)
     assert drawn_layers(path.read_text(encoding="utf-8")).keys() == drawn.keys()
@@ -451,9 +461,9 @@ def test_routes_coloured_per_pop_neighbours_differ():
         assert color.setdefault(pop, style["color"]) == style["color"]  # one colour per PoP
         kind = "spur" if "spur" in tip else "road"
         assert style.get("dashArray") == ROUTE_STYLES[kind].get("dashArray")
-    # by hand: B has two neighbours and is coloured first (colour 0); A and C one each, not
-    # neighbours of each other, so both take colour 1
-    assert color == {"A": PALETTE[1], "B": PALETTE[0], "C": PALETTE[1]}
+    # by hand: B has two neighbours and is coloured first (colour 0, none used yet); then A
+    # (tie with C, by id) takes the least used colour B does not have (1), C the next (2)
+    assert color == {"A": PALETTE[1], "B": PALETTE[0], "C": PALETTE[2]}
     # the same with segments merged per PoP and kind
     merged = route_styles(render(plan_map(routes=routes, max_segments=1)))
     assert len(merged) == 6
@@ -647,6 +657,14 @@ def test_bad_inputs(layers):
         plan_map(m="map.html")
     with pytest.raises(GeometryTypeError, match="right-of-way layer 'nh'"):
         plan_map(layers=[RowLayer(layers["forest"], "nh", "line", "NHAI")])
+    with pytest.raises(InputError, match="cluster_above must be a whole number >= 0, got -1"):
+        plan_map(cluster_above=-1)
+    with pytest.raises(InputError, match="max_segments must be a whole number >= 0, got 2.5"):
+        plan_map(max_segments=2.5)
+    with pytest.raises(InputError, match="simplify_m must be a distance in metres >= 0"):
+        plan_map(simplify_m=float("nan"))
+    with pytest.raises(InputError, match="context_margin_m must be a distance in metres >= 0"):
+        plan_map(context_margin_m=-5)
 
 
 def test_deterministic(layers):
