@@ -26,7 +26,15 @@ import xstatic.pkg.leaflet_markercluster as xs_cluster
 from branca.element import Element, MacroElement, Template
 from folium.map import Layer
 
-__all__ = ["Assets", "DataLayer", "HtmlControl", "make_offline", "page_assets", "script_json"]
+__all__ = [
+    "OnlineTiles",
+    "Assets",
+    "DataLayer",
+    "HtmlControl",
+    "make_offline",
+    "page_assets",
+    "script_json",
+]
 
 _STATIC = Path(__file__).resolve().parent / "_static"
 _SOURCE_MAP = re.compile(
@@ -192,3 +200,30 @@ class HtmlControl(MacroElement):
         self.html = script_json(html)
         self.position = script_json(position)
         self.class_name = script_json(f"netplan-box {class_name}")
+
+
+class OnlineTiles(MacroElement):
+    """Adds a base tile layer to the map only while the browser says it is online.
+
+    Offline (``navigator.onLine`` false, e.g. a district office PC without a connection) the page
+    requests no tiles at all, so it logs no failed requests, and it adds them as soon as the
+    browser comes online.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var layer = {{ this.layer.get_name() }}, map = {{ this._parent.get_name() }};
+            function add() { if (!map.hasLayer(layer)) { layer.addTo(map); } }
+            if (navigator.onLine !== false) { add(); }
+            window.addEventListener("online", add);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer: Layer) -> None:
+        super().__init__()
+        self._name = "NetplanOnlineTiles"
+        self.layer = layer

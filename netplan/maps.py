@@ -50,7 +50,7 @@ import shapely
 from folium.map import FitBounds, Layer
 
 from netplan._errors import CRSError, GeometryTypeError, InputError, MissingColumnError
-from netplan._map_assets import DataLayer, HtmlControl, make_offline, script_json
+from netplan._map_assets import DataLayer, HtmlControl, OnlineTiles, make_offline, script_json
 from netplan.crs import WGS84, utm_crs
 from netplan.row import RowLayer
 
@@ -791,8 +791,9 @@ def _set_view(m: folium.Map, bounds: tuple[float, ...] | None, tiles: str | None
         fit.options["animate"] = False  # an animated zoom would fetch tiles of the first view
         m.add_child(fit)
     if tiles:
-        layer = folium.TileLayer(tiles=tiles)
+        layer = folium.TileLayer(tiles=tiles, show=False)  # added by OnlineTiles
         m.add_child(layer, name=layer.tile_name)
+        m.add_child(OnlineTiles(layer))
 
 
 def _draw(

@@ -396,6 +396,27 @@ def test_search_finds_gps_by_name_and_id_as_text(small):
     assert driver.execute_script("return window.__errors") == []
 
 
+def test_offline_browser_requests_no_tiles_and_logs_no_error(small):
+    """A browser that knows it is offline (navigator.onLine false) fetches no tiles at all, so the
+    console stays empty; the plan is drawn all the same."""
+    driver, path, _ = small
+    offline = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions", offline)
+    try:
+        loaded = open_page(driver, path)
+        assert driver.execute_script("return navigator.onLine") is False
+        assert not any(u.startswith(TILE_HOST) for u in loaded["urls"])
+        assert [e for e in loaded["console"] if e["level"] == "SEVERE"] == []
+        assert driver.execute_script("return window.__errors") == []
+        drawn = driver.execute_script(
+            f"let n = 0; {MAP}.eachLayer(l => {{ if (l.feature) n++; }}); return n"
+        )
+        assert drawn == 12
+    finally:
+        offline["offline"] = False
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", offline)
+
+
 # --------------------------------------------------------------------------------------------
 # 10,000 GPs
 # --------------------------------------------------------------------------------------------
