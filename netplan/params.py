@@ -1,12 +1,16 @@
 """Plan parameters as frozen dataclasses.
 
 Every number that changes a plan lives here and is passed explicitly; there are no module-level
-settings. All lengths are metres.
+settings. All lengths are metres. Every number is checked when the dataclass is made (finite, not
+negative, not absurd; see :mod:`netplan._checks`): a bad value raises
+:class:`~netplan._errors.ParameterError` naming the field.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from netplan._checks import bounded, check_fields
 
 __all__ = ["NetworkOptions", "CostModel"]
 
@@ -26,15 +30,40 @@ class NetworkOptions:
         leads to a PoP. Such links are flagged ``kind="bridge"`` and need a field survey.
     """
 
-    heal_tolerance_m: float = 20.0
-    max_spur_m: float = 2000.0
-    max_bridge_m: float = 1000.0
+    heal_tolerance_m: float = bounded(
+        20.0,
+        maximum=500.0,
+        unit="m",
+        why="healing joins dangling road ends as if the roads met there; gaps that wide are not "
+        "digitising errors (cross-country links are max_bridge_m / --max-bridge)",
+    )
+    max_spur_m: float = bounded(
+        2000.0,
+        maximum=50_000.0,
+        unit="m",
+        why="a spur is a straight off-road trench from a site to its nearest road; sites that "
+        "far from every road need a fuller road layer",
+    )
+    max_bridge_m: float = bounded(
+        1000.0,
+        maximum=50_000.0,
+        unit="m",
+        why="a bridge link is a straight cross-country trench between road fragments; gaps "
+        "that wide mean the road layer lacks roads",
+    )
 
     def __post_init__(self) -> None:
-        for name in ("heal_tolerance_m", "max_spur_m", "max_bridge_m"):
-            value = getattr(self, name)
-            if not value >= 0:
-                raise ValueError(f"NetworkOptions.{name} must be >= 0 metres, got {value!r}")
+        check_fields(self)
+
+
+_MAX_COST = 1e7
+_COST_WHY = "no trench costs that much per metre; give the cost in currency units per metre"
+_MAX_PENALTY = 1e6
+_MAX_CROSSING = 1e9
+_PENALTY_WHY = (
+    "a larger penalty changes no route (this one already avoids the permission wherever any "
+    "detour exists) and only costs precision in route lengths"
+)
 
 
 @dataclass(frozen=True)
@@ -61,17 +90,15 @@ class CostModel:
         Equivalent metres added per metre of bridge link (spurs are unavoidable and not penalised).
     """
 
-    trench_cost_per_m: float = 250.0
-    offroad_cost_per_m: float = 400.0
-    forest_penalty_per_m: float = 0.0
-    crossing_penalty_m: float = 0.0
-    along_highway_penalty_per_m: float = 0.0
-    offroad_penalty_per_m: float = 0.0
+    trench_cost_per_m: float = bounded(250.0, maximum=_MAX_COST, why=_COST_WHY)
+    offroad_cost_per_m: float = bounded(400.0, maximum=_MAX_COST, why=_COST_WHY)
+    forest_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
+    crossing_penalty_m: float = bounded(0.0, maximum=_MAX_CROSSING, why=_PENALTY_WHY, unit="m")
+    along_highway_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
+    offroad_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
 
     def __post_init__(self) -> None:
-        for name, value in self.__dict__.items():
-            if not value >= 0:
-                raise ValueError(f"CostModel.{name} must be >= 0, got {value!r}")
+        check_fields(self)
 
     @classmethod
     def permission_aware(cls, **overrides: float) -> CostModel:

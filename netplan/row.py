@@ -52,6 +52,7 @@ from scipy.sparse.csgraph import connected_components
 from tqdm.auto import tqdm
 
 from netplan import _row_geom as geom
+from netplan._checks import bounded, check_fields
 from netplan._errors import (
     CRSError,
     GeometryTypeError,
@@ -182,9 +183,22 @@ class RowLayer:
     authority: str
     split_by: str | None = None
     id_column: str | None = None
-    corridor_width_m: float | None = None
-    min_along_m: float | None = None
-    join_gap_m: float = 50.0
+    corridor_width_m: float | None = bounded(
+        None,
+        positive=True,
+        maximum=1000.0,
+        unit="m",
+        why="a right-of-way corridor or working strip is metres to tens of metres wide; check "
+        "that the width is in metres",
+    )
+    min_along_m: float | None = bounded(None, unit="m")
+    join_gap_m: float = bounded(
+        50.0,
+        maximum=10_000.0,
+        unit="m",
+        why="pieces of one highway that far apart are different roads; joining them makes "
+        "chainage meaningless",
+    )
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -214,24 +228,13 @@ class RowLayer:
                     f"{column!r} for {what}; available: {available or '(none)'}. Pass one of "
                     f"them, or {what}=None"
                 )
+        check_fields(self)
         width = self.corridor_width_m
         if width is None:
             width = DEFAULT_AREA_WIDTH_M if self.kind == "area" else DEFAULT_LINE_WIDTH_M
-        if not (np.isfinite(width) and width > 0):
-            raise InputError(
-                f"right-of-way layer {self.name!r}: corridor_width_m must be > 0 metres, got {width!r}"
-            )
         object.__setattr__(self, "corridor_width_m", float(width))
         min_along = self.min_along_m if self.min_along_m is not None else float(width)
-        if not min_along >= 0:
-            raise InputError(
-                f"right-of-way layer {self.name!r}: min_along_m must be >= 0, got {min_along!r}"
-            )
         object.__setattr__(self, "min_along_m", float(min_along))
-        if not self.join_gap_m >= 0:
-            raise InputError(
-                f"right-of-way layer {self.name!r}: join_gap_m must be >= 0, got {self.join_gap_m!r}"
-            )
 
     @classmethod
     def forest(
