@@ -59,6 +59,7 @@ from netplan._errors import (
     InputError,
     MissingColumnError,
 )
+from netplan._validate import clean_text, strip_invalid_chars
 
 __all__ = [
     "RowLayer",
@@ -229,6 +230,9 @@ class RowLayer:
                     f"them, or {what}=None"
                 )
         check_fields(self)
+        source = f"right-of-way layer {self.name!r}"
+        object.__setattr__(self, "data", clean_text(self.data, source=source, what="features"))
+        object.__setattr__(self, "authority", strip_invalid_chars(str(self.authority)))
         width = self.corridor_width_m
         if width is None:
             width = DEFAULT_AREA_WIDTH_M if self.kind == "area" else DEFAULT_LINE_WIDTH_M
