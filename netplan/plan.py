@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from netplan import io as nio
 from netplan._csr import CSRGraph
 from netplan._errors import InputError
-from netplan._validate import check_same_area, check_within_extent
+from netplan._validate import check_same_area, check_within_extent, path_of
 from netplan.assign import assign_to_pops
 from netplan.design import Topology, design_routes
 from netplan.network import RoadNetwork, build_network
@@ -85,6 +85,9 @@ class Plan:
     rings
         With ``topology="ring"``: one row per ring (its GPs in order, length, and the length it
         runs twice over the same road, where one cut breaks it). ``None`` otherwise.
+    inputs
+        The files the plan was made from (absolute paths); :meth:`to_file` never writes over
+        them or a folder holding them.
     """
 
     routes: gpd.GeoDataFrame
@@ -99,6 +102,7 @@ class Plan:
     network: RoadNetwork | None = None
     tradeoff: pd.DataFrame | None = None
     rings: pd.DataFrame | None = None
+    inputs: tuple[Path, ...] = ()
 
     def __repr__(self) -> str:
         total = self.summary.loc["TOTAL"] if "TOTAL" in self.summary.index else None
@@ -145,7 +149,11 @@ class Plan:
         self, directory: str | PathLike[str], *, overwrite: bool = False, map_html: bool = True
     ) -> Path:
         """Write ``plan.gpkg``, ``summary.csv``, ``permits.csv``/``.xlsx``, ``sites.csv``,
-        ``plan.kml`` and ``map.html`` into ``directory`` (atomically: all or nothing)."""
+        ``plan.kml`` and ``map.html`` into ``directory`` (atomically: all or nothing).
+
+        ``overwrite=True`` replaces only a folder netplan wrote before, and in it only its own
+        files (see :func:`netplan.export.write_plan`).
+        """
         from netplan.export import write_plan
 
         return write_plan(self, directory, overwrite=overwrite, map_html=map_html)
@@ -547,7 +555,21 @@ def plan(
         network=network,
         tradeoff=tradeoff,
         rings=rings if topology == "ring" else None,
+        inputs=_input_paths(gps, pops, roads, forest, highways, *(x.data for x in row_layers)),
     )
+
+
+def _input_paths(*sources: LayerInput | None) -> tuple[Path, ...]:
+    """Absolute paths of the files behind the given layers (paths, or recorded by the loaders)."""
+    found: list[Path] = []
+    for source in sources:
+        if isinstance(source, pd.DataFrame):
+            path = path_of(source)
+        else:
+            path = Path(source).absolute() if source is not None else None
+        if path is not None and path not in found:
+            found.append(path)
+    return tuple(found)
 
 
 def _add_ring_totals(summary: pd.DataFrame, rings: pd.DataFrame) -> pd.DataFrame:

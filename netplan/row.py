@@ -11,8 +11,9 @@ that grants the permission and the attribute that splits applications (forest di
   for permission-aware routing.
 * :func:`flag_routes` measures the designed routes exactly and lists every crossing, parallel run
   and forest entry as a point.
-* :func:`permit_register` turns those into application items; :func:`write_register_xlsx` and
-  :func:`write_register_csv` write them, one sheet per authority.
+* :func:`permit_register` turns those into application items and :func:`permit_summary` totals
+  them per authority; :mod:`netplan.export` writes them (CSV, and XLSX with one sheet per
+  authority).
 
 Rules (hand-checkable):
 
@@ -67,8 +68,6 @@ __all__ = [
     "flag_routes",
     "permit_register",
     "permit_summary",
-    "write_register_xlsx",
-    "write_register_csv",
     "CROSSING_COLUMNS",
     "PERMIT_COLUMNS",
 ]
@@ -1196,76 +1195,3 @@ def permit_summary(permits: pd.DataFrame) -> pd.DataFrame:
         over_threshold=("over_threshold", "any"),
     ).reset_index()
     return summary[columns]
-
-
-_SHEET_BAD = re.compile(r"[\[\]\:\*\?\/\\]")
-
-
-def _sheet_names(authorities: Sequence[str]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    used = {"summary"}
-    for authority in authorities:
-        base = re.sub(r"\s+", " ", _SHEET_BAD.sub("-", str(authority))).strip().strip("'")
-        base = base or "Authority"
-        base = base[:31]
-        candidate, k = base, 2
-        while candidate.lower() in used:
-            suffix = f" ({k})"
-            candidate = base[: 31 - len(suffix)] + suffix
-            k += 1
-        used.add(candidate.lower())
-        names[authority] = candidate
-    return names
-
-
-def write_register_xlsx(permits: pd.DataFrame, path: str | Path) -> Path:
-    """Write the register to an Excel workbook: a "Summary" sheet, then one sheet per authority.
-
-    Parameters
-    ----------
-    permits
-        The register (:func:`permit_register`).
-    path
-        Output ``.xlsx`` file (overwritten).
-
-    Returns
-    -------
-    pathlib.Path
-        The path written.
-    """
-    path = Path(path)
-    authorities = sorted(permits["authority"].dropna().astype(str).unique()) if len(permits) else []
-    sheets = _sheet_names(authorities)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        permit_summary(permits).to_excel(writer, sheet_name="Summary", index=False)
-        for authority in authorities:
-            part = permits[permits["authority"] == authority]
-            part.to_excel(writer, sheet_name=sheets[authority], index=False)
-        for sheet in writer.sheets.values():
-            for column in sheet.columns:
-                width = max(
-                    (len(str(cell.value)) for cell in column if cell.value is not None), default=8
-                )
-                sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
-            sheet.freeze_panes = "A2"
-    return path
-
-
-def write_register_csv(permits: pd.DataFrame, path: str | Path) -> Path:
-    """Write the register to a UTF-8 CSV file (one row per item).
-
-    Parameters
-    ----------
-    permits
-        The register (:func:`permit_register`).
-    path
-        Output ``.csv`` file (overwritten).
-
-    Returns
-    -------
-    pathlib.Path
-        The path written.
-    """
-    path = Path(path)
-    permits.to_csv(path, index=False, encoding="utf-8")
-    return path
