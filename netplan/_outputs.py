@@ -398,18 +398,27 @@ def _new_folder(target: Path, role: str) -> Path:
 
 @contextlib.contextmanager
 def _interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C until the block ends, so renames and clean-up are never cut in half."""
+    """Hold Ctrl-C (SIGINT) and SIGTERM until the block ends, so renames and clean-up are
+    never cut in half; a signal that came meanwhile is then handled as it would have been."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    previous = {}
+    for number in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+        if number is not None and signal.getsignal(number) is not None:
+            previous[number] = signal.signal(number, lambda signum, frame: caught.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(signal.SIGINT, None)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in dict.fromkeys(caught):
+            handler = previous[number]
+            if callable(handler):
+                handler(number, None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), number)
 
 
 def _commit(tmp: Path, target: _Target) -> None:
@@ -446,7 +455,7 @@ def _replace(tmp: Path, target: _Target) -> None:
             "new plan writes a file of that name; move it out of the folder and run again"
         )
     _link_into(target.path, tmp, theirs, target.shown, old)
-    _warn_changed(target)
+    _keep_changed(target, tmp)
     shutil.copymode(target.path, tmp)
     backup = _new_folder(target.path, "old")
     try:
@@ -462,19 +471,27 @@ def _replace(tmp: Path, target: _Target) -> None:
     _remove_old(backup, target.path, old)
 
 
-def _link_into(source: Path, dest: Path, names: list[str], shown: str, old: set[str]) -> None:
-    """Hard-link files netplan did not write into the new folder, so the swap keeps them (and
-    recreate folders netplan did not make, even empty ones)."""
+def _link_into(
+    source: Path,
+    dest: Path,
+    names: list[str],
+    shown: str,
+    old: set[str],
+    *,
+    as_names: list[str] | None = None,
+) -> None:
+    """Hard-link files netplan did not write into the new folder (under ``as_names`` if
+    given), so the swap keeps them; recreate folders netplan did not make, even empty ones."""
     ours = {parent.as_posix() for name in old for parent in PurePosixPath(name).parents}
     for root, dirs, _files in os.walk(source):
         for name in dirs:
             relative = (Path(root) / name).relative_to(source).as_posix()
             if relative not in ours and not (Path(root) / name).is_symlink():
                 (dest / relative).mkdir(parents=True, exist_ok=True)
-    for name in names:
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+    for name, new_name in zip(names, as_names or names, strict=True):
+        (dest / new_name).parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(source / name, dest / name, follow_symlinks=False)
+            os.link(source / name, dest / new_name, follow_symlinks=False)
         except OSError as exc:
             raise OutputExistsError(
                 f"output folder {shown!r} holds {name}, which netplan did not write and cannot "
@@ -483,22 +500,30 @@ def _link_into(source: Path, dest: Path, names: list[str], shown: str, old: set[
             ) from exc
 
 
-def _warn_changed(target: _Target) -> None:
+def _keep_changed(target: _Target, tmp: Path) -> None:
+    """Keep files netplan wrote but someone changed since (``plan.gpkg`` edited in QGIS): they
+    are linked into the new folder as ``plan.changed.gpkg`` (``plan.changed-2.gpkg``, ...)."""
     assert target.manifest is not None
-    changed = []
     for entry in target.manifest["files"]:
         path = target.path / entry["path"]
         if not path.is_file() or path.is_symlink():
             continue
-        size = path.stat().st_size
-        if size != entry.get("bytes") or _sha256(path) != entry.get("sha256"):
-            changed.append(entry["path"])
-    if changed:
+        if path.stat().st_size == entry.get("bytes") and _sha256(path) == entry.get("sha256"):
+            continue
+        pure = PurePosixPath(entry["path"])
+        k = 1
+        while True:
+            tag = "changed" if k == 1 else f"changed-{k}"
+            kept = pure.with_name(f"{pure.stem}.{tag}{pure.suffix}").as_posix()
+            if not os.path.lexists(tmp / kept) and not os.path.lexists(target.path / kept):
+                break
+            k += 1
+        _link_into(target.path, tmp, [entry["path"]], target.shown, set(), as_names=[kept])
         log.warning(
-            "%s: replacing %s, changed since netplan wrote %s",
+            "%s: %s was changed after netplan wrote it; kept as %s",
             target.shown,
-            ", ".join(changed),
-            "it" if len(changed) == 1 else "them",
+            entry["path"],
+            kept,
         )
 
 

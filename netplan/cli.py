@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Sequence
@@ -345,8 +347,26 @@ def _fail(message: str, *, debug: bool) -> None:
     sys.stderr.write(message + "\n")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a job scheduler), handled like Ctrl-C: outputs are cleaned up."""
+
+
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``netplan`` command."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     debug = False
     try:
         with warnings.catch_warnings():
@@ -360,6 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NetplanError as exc:
         _fail(f"netplan: error: {exc}", debug=debug)
         return 2
+    except _Terminated:
+        _fail("netplan: terminated (nothing half-written is left behind)", debug=False)
+        return 143
     except KeyboardInterrupt:
         _fail("netplan: interrupted (nothing half-written is left behind)", debug=False)
         return 130

@@ -111,7 +111,7 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     for position in range(out.shape[1]):
         values = out.iloc[:, position]
         if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-            out[out.columns[position]] = values.map(_neutralise_value)
+            out.isetitem(position, values.map(_neutralise_value))
     out.index = _neutralise_labels(out.index)
     out.columns = _neutralise_labels(out.columns)
     return out

@@ -332,9 +332,11 @@ def test_start_up_imports_little():
     assert run.stdout.strip() == "[]", run.stderr
 
 
-def _interrupt_when(process: subprocess.Popen, marker: str | None) -> str:
-    """Send Ctrl-C once ``marker`` shows on stderr (None: 0.3 s in, while it imports); return
-    all of stderr."""
+def _interrupt_when(
+    process: subprocess.Popen, marker: str | None, signum: int = signal.SIGINT
+) -> str:
+    """Send Ctrl-C (or ``signum``) once ``marker`` shows on stderr (None: 0.3 s in, while it
+    imports); return all of stderr."""
     seen: list[str] = []
     reader = threading.Thread(target=lambda: seen.extend(iter(lambda: process.stderr.read(1), "")))
     reader.start()
@@ -343,7 +345,7 @@ def _interrupt_when(process: subprocess.Popen, marker: str | None) -> str:
         time.sleep(0.01)
     if marker is None:
         time.sleep(0.3)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     process.wait(timeout=120)
     reader.join(timeout=10)
     return "".join(seen)
@@ -368,6 +370,20 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, marker):
     assert "Traceback" not in err and lines[-1].startswith("netplan: interrupted")
     assert sum("interrupted" in line for line in lines) == 1
     assert list(tmp_path.iterdir()) == []  # neither output nor temporary folder
+
+
+def test_sigterm_while_writing_leaves_nothing_behind(tmp_path):
+    out = tmp_path / "o"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "netplan.cli", "demo", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    err = _interrupt_when(process, "INFO netplan.plan: plan:", signal.SIGTERM)
+    assert process.returncode == 143, err
+    assert err.strip().splitlines()[-1].startswith("netplan: terminated")
+    assert "Traceback" not in err and list(tmp_path.iterdir()) == []
 
 
 def test_written_files_are_listed_from_what_was_written(tmp_path, capsys):

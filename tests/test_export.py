@@ -471,12 +471,20 @@ def test_open_geopackage_is_not_replaced(tmp_path):
     assert (out / "plan.gpkg").read_text() == "db"
 
 
-def test_changed_output_is_replaced_with_a_warning(tmp_path, caplog):
-    out = _write(tmp_path / "out", {"x.csv": "old"}, overwrite=False)
+def test_changed_output_is_kept_beside_the_new_one(tmp_path, caplog):
+    out = _write(tmp_path / "out", {"x.csv": "old", "y.csv": "y"}, overwrite=False)
     (out / "x.csv").write_text("edited by hand")
     with caplog.at_level("WARNING", logger="netplan"):
-        _write(out, {"x.csv": "new"}, overwrite=True)
-    assert "replacing x.csv, changed since netplan wrote it" in caplog.text
+        _write(out, {"x.csv": "new", "y.csv": "y"}, overwrite=True)
+    assert "x.csv was changed after netplan wrote it; kept as x.changed.csv" in caplog.text
+    assert (out / "x.csv").read_text() == "new"
+    assert (out / "x.changed.csv").read_text() == "edited by hand"
+    assert not (out / "y.changed.csv").exists()
+    (out / "x.csv").write_text("edited again")
+    _write(out, {"x.csv": "newer"}, overwrite=True)
+    assert (out / "x.changed.csv").read_text() == "edited by hand"  # the user's now: kept
+    assert (out / "x.changed-2.csv").read_text() == "edited again"
+    assert written_files(out) == ["x.csv"] and _leftovers(tmp_path) == []
 
 
 def test_overwrite_keeps_files_of_a_real_plan(hostile_plan, tmp_path):
@@ -488,3 +496,15 @@ def test_overwrite_keeps_files_of_a_real_plan(hostile_plan, tmp_path):
     assert (out / "my-notes.txt").read_text() == "survey on Tuesday"
     assert len(gpd.read_file(out / "my-areas.gpkg")) == 1
     assert "plan.gpkg" in written_files(out) and "my-notes.txt" not in written_files(out)
+
+
+def test_sigterm_during_the_swap_waits_for_it():
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        with _outputs._interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert received == []  # held
+        assert received == [signal.SIGTERM]  # then handled as before
+    finally:
+        signal.signal(signal.SIGTERM, previous)
