@@ -125,7 +125,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
+    return sorted({*__all__, *_SUBMODULES, "__version__"})
 
 
 class _Package(types.ModuleType):

@@ -351,6 +351,22 @@ def _interrupt_when(
     return "".join(seen)
 
 
+def test_lazy_package_keeps_its_names():
+    code = (
+        "import netplan, inspect\n"
+        "assert inspect.isfunction(netplan.plan)\n"
+        "import netplan.plan\n"
+        "from netplan.plan import Plan\n"
+        "assert inspect.isfunction(netplan.plan) and netplan.Plan is Plan\n"
+        "assert netplan.maps.__name__ == 'netplan.maps' and netplan.export.write_csv\n"
+        "assert {'plan', 'maps', 'RowLayer', 'ParameterError'} <= set(dir(netplan))\n"
+        "from netplan import datasets, steiner_tree\n"
+        "print('ok')"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout.strip() == "ok", run.stderr
+
+
 @pytest.mark.parametrize(
     "marker",
     [None, "loaded 92 GPs", "road network:", "designing routes", "INFO netplan.plan: plan:"],
