@@ -119,11 +119,19 @@ class Plan:
         save_map(self.explore(**kwargs), path)
         return path
 
+    def to_report(self, path: str | PathLike[str], *, title: str | None = None) -> Path:
+        """Write a one-page, self-contained HTML report (totals, charts, per-PoP table,
+        permits by authority) and return its path; see :func:`netplan.report.plan_report`."""
+        from netplan.report import plan_report
+
+        return plan_report(self, path, title=title)
+
     def to_file(
         self, directory: str | PathLike[str], *, overwrite: bool = False, map_html: bool = True
     ) -> Path:
         """Write ``plan.gpkg``, ``summary.csv``, ``permits.csv``/``.xlsx``, ``sites.csv``,
-        ``plan.kml`` and ``map.html`` into ``directory`` (atomically: all or nothing)."""
+        ``plan.kml``, ``report.html`` and ``map.html`` into ``directory`` (atomically: all or
+        nothing)."""
         from netplan.export import write_plan
 
         return write_plan(self, directory, overwrite=overwrite, map_html=map_html)
