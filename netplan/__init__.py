@@ -24,6 +24,7 @@ from netplan._errors import (
     NetplanError,
     OutputExistsError,
 )
+from netplan.compare import compare
 from netplan.io import load_forest, load_highways, load_pops, load_roads, load_sites
 from netplan.network import RoadNetwork, build_network
 from netplan.params import CostModel, DesignOptions, NetworkOptions
@@ -57,6 +58,7 @@ __all__ = [
     "RoadNetwork",
     "RowLayer",
     "build_network",
+    "compare",
     "datasets",
     "load_forest",
     "load_highways",
