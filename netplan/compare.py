@@ -170,13 +170,15 @@ def _x_labels(ax, names: Sequence[object]) -> None:
 def _absolute_bars(ax, values: pd.Series, figure: str) -> None:
     divisor, suffix = _unit(values)
     colours = [f"C{i % 10}" for i in range(len(values))]
-    bars = ax.bar(range(len(values)), values.fillna(0.0).to_numpy(dtype=float), color=colours)
+    bars = ax.bar(range(len(values)), values.to_numpy(dtype=float), color=colours)
     labels = [format_number(v / divisor) + (suffix if pd.notna(v) else "") for v in values]
     ax.bar_label(bars, labels=labels, fontsize=8)
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{v / divisor:,g}{suffix}")
     _x_labels(ax, values.index)
     ax.set_title(literal_text(figure), fontsize=10)
     ax.margins(y=0.15)
+    if not (values < 0).any():
+        ax.set_ylim(bottom=0)
     ax.spines[["top", "right"]].set_visible(False)
 
 
@@ -187,7 +189,7 @@ def _relative_bars(ax, ratios: pd.DataFrame, baseline: str) -> None:
     for i, scenario in enumerate(ratios.columns):
         ax.bar(
             x + (i - (n - 1) / 2) * width,
-            ratios[scenario].fillna(0.0).to_numpy(dtype=float),
+            ratios[scenario].to_numpy(dtype=float),
             width,
             label=literal_text(scenario),
             color=f"C{i % 10}",

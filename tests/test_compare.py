@@ -166,6 +166,10 @@ def test_chart_absolute_panels(sample_plans):
     for ax, figure in zip(panels, drawn, strict=True):
         heights = [bar.get_height() for bar in ax.patches]
         assert heights == pytest.approx(table.loc[figure].tolist())
+    # a figure that does not apply to a scenario draws no bar for it (not a bar of zero)
+    (ax,) = [ax for ax in table.chart(["rings"]).axes if ax.get_visible()]
+    heights = [bar.get_height() for bar in ax.patches]
+    assert np.isnan(heights[0]) and heights[1] == len(sample_plans["ring"].rings)
 
 
 def test_chart_relative(sample_plans):
