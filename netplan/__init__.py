@@ -36,6 +36,7 @@ from netplan._errors import (
 if TYPE_CHECKING:
     # submodules, re-exported for type checkers
     from netplan import assign as assign
+    from netplan import comparison as comparison
     from netplan import crs as crs
     from netplan import datasets as datasets
     from netplan import design as design
@@ -45,9 +46,11 @@ if TYPE_CHECKING:
     from netplan import network as network
     from netplan import params as params
     from netplan import planner as planner
+    from netplan import report as report
     from netplan import result as result
     from netplan import row as row
     from netplan import steiner as steiner
+    from netplan.comparison import compare
     from netplan.io import load_forest, load_highways, load_pops, load_roads, load_sites
     from netplan.network import RoadNetwork, build_network
     from netplan.params import CostModel, DesignOptions, NetworkOptions
@@ -67,6 +70,7 @@ _NAMES = {
     "RoadNetwork": "netplan.network",
     "build_network": "netplan.network",
     "CostModel": "netplan.params",
+    "compare": "netplan.comparison",
     "NetworkOptions": "netplan.params",
     "DesignOptions": "netplan.params",
     "Plan": "netplan.result",
@@ -76,8 +80,8 @@ _NAMES = {
     "steiner_tree": "netplan.steiner",
 }
 _SUBMODULES = frozenset(
-    {"assign", "cli", "crs", "datasets", "design", "export", "io", "maps", "network", "params",
-     "planner", "result", "row", "steiner"}
+    {"assign", "cli", "comparison", "crs", "datasets", "design", "export", "io", "maps", "network",
+     "params", "planner", "report", "result", "row", "steiner"}
 )  # fmt: skip
 
 __all__ = [
@@ -106,6 +110,7 @@ __all__ = [
     "RoadNetwork",
     "RowLayer",
     "build_network",
+    "compare",
     "datasets",
     "load_forest",
     "load_highways",
