@@ -8,13 +8,52 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from numbers import Real
+from typing import Any, Literal
 
 import numpy as np
 
 from netplan._errors import InputError
 
-__all__ = ["NetworkOptions", "CostModel", "DesignOptions", "Topology", "TOPOLOGIES"]
+__all__ = [
+    "NetworkOptions",
+    "CostModel",
+    "DesignOptions",
+    "Topology",
+    "TOPOLOGIES",
+    "check_months",
+]
+
+
+def check_months(value: Any, *, what: str) -> int:
+    """``value`` as a whole number of months >= 0.
+
+    Parameters
+    ----------
+    value
+        A number (``12``, ``12.0``); text is not taken.
+    what
+        What the value is, for the message (e.g. "lead time of layer 'forest'").
+
+    Raises
+    ------
+    InputError
+        Not a number, not whole, negative or not finite; the message names ``what``.
+
+    Examples
+    --------
+    >>> check_months(12.0, what="lead time")
+    12
+    >>> check_months(-3, what="lead time of layer 'nh'")
+    Traceback (most recent call last):
+    ...
+    netplan._errors.InputError: lead time of layer 'nh' must be a whole number of months >= 0, got -3
+    """
+    ok = isinstance(value, Real) and not isinstance(value, bool)
+    ok = ok and bool(np.isfinite(value)) and value >= 0 and float(value).is_integer()
+    if not ok:
+        raise InputError(f"{what} must be a whole number of months >= 0, got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -157,13 +196,19 @@ class DesignOptions:
             choices = ", ".join(repr(t) for t in TOPOLOGIES)
             raise InputError(f"topology must be one of {choices}; got {self.topology!r}")
         if isinstance(self.ring_size, bool) or not isinstance(self.ring_size, int | np.integer):
-            raise InputError(f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}")
+            raise InputError(
+                f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}"
+            )
         if self.ring_size < 1:
-            raise InputError(f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}")
+            raise InputError(
+                f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}"
+            )
         for name in ("ring_diversity", "service_margin_m"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
-                raise InputError(f"DesignOptions.{name} must be a finite number >= 0, got {value!r}")
+                raise InputError(
+                    f"DesignOptions.{name} must be a finite number >= 0, got {value!r}"
+                )
         if not (np.isfinite(self.service_slack) and self.service_slack >= 1):
             raise InputError(
                 f"DesignOptions.service_slack must be a finite number >= 1, got {self.service_slack!r}"
