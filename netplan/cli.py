@@ -107,6 +107,17 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--forest-width", type=float, metavar="M", help="corridor width for forest hectares (m)"
     )
+    rollout = parser.add_argument_group(
+        "roll-out", "when permissions are expected; sets the phases, not the routes"
+    )
+    rollout.add_argument(
+        "--lead-time",
+        action="append",
+        default=[],
+        metavar="LAYER=MONTHS",
+        help="months from applying to a right-of-way layer's permission, e.g. --lead-time "
+        "forest=12 --lead-time nh=4 (repeatable; defaults: forest 12, nh 6, other layers 6)",
+    )
     parser.add_argument("--crs", help="metric CRS to work in (default: UTM zone of the roads)")
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing output folder"
@@ -201,15 +212,47 @@ def _load_points(args: argparse.Namespace, role: str, path: str):
     return (load_sites if role == "sites" else load_pops)(path, **overrides)
 
 
+def _lead_times(args: argparse.Namespace) -> dict[str, float]:
+    """``--lead-time forest=12`` options as a mapping; layer names that cannot be layers of this
+    plan fail here, before anything is loaded."""
+    from netplan._errors import InputError
+    from netplan.row import RowLayer
+
+    known = {"forest", "nh"} | {RowLayer.layer_name(spec) for spec in args.row_layer}
+    found: dict[str, float] = {}
+    for spec in args.lead_time:
+        name, sep, value = (part.strip() for part in spec.partition("="))
+        if not sep or not name:
+            raise InputError(
+                f"--lead-time {spec!r}: write LAYER=MONTHS, e.g. --lead-time forest=12"
+            )
+        if name not in known:
+            raise InputError(
+                f"--lead-time {spec!r}: unknown right-of-way layer {name!r}; the layers are "
+                f"{', '.join(sorted(known))}"
+            )
+        try:
+            number = float(value)
+        except ValueError:
+            raise InputError(
+                f"--lead-time {spec!r}: the lead time must be a whole number of months >= 0, "
+                f"got {value!r}"
+            ) from None
+        found[name] = int(number) if number.is_integer() else number
+    return found
+
+
 def _run(args: argparse.Namespace) -> int:
     from netplan.datasets import sample_paths
     from netplan.export import check_output_dir
     from netplan.io import load_roads
     from netplan.params import NetworkOptions
     from netplan.planner import plan
+    from netplan.rollout import LeadTimes
     from netplan.row import RowLayer
 
     check_output_dir(args.out, overwrite=args.overwrite)
+    lead_times = LeadTimes(_lead_times(args))
     if args.command == "demo":
         paths = sample_paths()
         layers = {
@@ -246,6 +289,7 @@ def _run(args: argparse.Namespace) -> int:
             max_bridge_m=args.max_bridge,
         ),
         costs=_costs(args),
+        lead_times=lead_times,
         forest_width_m=args.forest_width,
         crs=args.crs,
         progress=not args.quiet,
@@ -255,9 +299,10 @@ def _run(args: argparse.Namespace) -> int:
     lines = [
         f"netplan: {int(total['routed'])} of {int(total['gps'])} GPs routed, "
         f"{total['trench_km']:.1f} km trench, {len(result.permits)} permit items",
-        f"netplan: wrote {out}/ (plan.gpkg, summary.csv, permits.csv, permits.xlsx, sites.csv, plan.kml"
-        + ("" if args.no_map else ", map.html")
-        + ")",
+        f"netplan: {int(total['phase1_gps'])} GPs need no permission (phase 1); the last are "
+        f"ready in month {int(total['last_ready_month'])} (rollout.csv)",
+        f"netplan: wrote {out}/ (plan.gpkg, summary.csv, permits.csv, permits.xlsx, sites.csv, "
+        "rollout.csv, plan.xlsx, plan.kml" + ("" if args.no_map else ", map.html") + ")",
     ]
     if int(total["unroutable"]):
         lines.append(

@@ -23,7 +23,7 @@ from netplan.row import write_register_csv, write_register_xlsx
 if TYPE_CHECKING:
     from netplan.result import Plan
 
-__all__ = ["write_plan", "check_output_dir", "atomic_output_dir"]
+__all__ = ["write_plan", "write_plan_workbook", "check_output_dir", "atomic_output_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +101,31 @@ def _kml(plan: Plan, path: Path) -> None:
     )
 
 
+def write_plan_workbook(plan: Plan, path: Path) -> Path:
+    """The programme workbook ``plan.xlsx``: a "Summary" sheet and a "Roll-out" sheet (the
+    schedule by month). The permit register has its own workbook (``permits.xlsx``)."""
+    sheets = {"Summary": plan.summary.reset_index()}
+    if plan.rollout is not None:
+        sheets["Roll-out"] = plan.rollout
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for column in sheet.columns:
+                width = max(len(str(c.value)) for c in column if c.value is not None)
+                sheet.column_dimensions[column[0].column_letter].width = min(width + 2, 40)
+            sheet.freeze_panes = "A2"
+    return path
+
+
 def write_plan(
     plan: Plan, directory: str | PathLike[str], *, overwrite: bool = False, map_html: bool = True
 ) -> Path:
     """Write every output of ``plan`` into ``directory`` and return it.
 
     Files: ``plan.gpkg`` (layers routes, sites, pops, crossings, permits), ``summary.csv``,
-    ``permits.csv``, ``permits.xlsx`` (one sheet per authority), ``sites.csv``, ``plan.kml``,
+    ``permits.csv``, ``permits.xlsx`` (one sheet per authority), ``sites.csv``, ``rollout.csv``
+    (the roll-out schedule by month), ``plan.xlsx`` (summary and roll-out sheets), ``plan.kml``,
     ``tradeoff.csv`` (permission-aware plans), ``rings.csv`` (ring plans) and, with ``map_html``,
     ``map.html``.
     """
@@ -126,6 +144,9 @@ def write_plan(
         plan.sites.drop(columns="geometry").assign(
             lon=plan.sites.geometry.x, lat=plan.sites.geometry.y
         ).to_csv(tmp / "sites.csv")
+        if plan.rollout is not None:
+            plan.rollout.to_csv(tmp / "rollout.csv", index=False)
+        write_plan_workbook(plan, tmp / "plan.xlsx")
         if plan.tradeoff is not None:
             plan.tradeoff.to_csv(tmp / "tradeoff.csv")
         if plan.rings is not None:

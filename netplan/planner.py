@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
@@ -37,6 +37,7 @@ from netplan.crs import WGS84
 from netplan.network import RoadNetwork, build_network
 from netplan.params import CostModel, DesignOptions, NetworkOptions
 from netplan.result import Plan
+from netplan.rollout import LeadTimes
 from netplan.row import RowLayer, annotate_edges, flag_routes
 
 __all__ = ["Planner", "plan", "resolve_design", "LayerInput"]
@@ -232,6 +233,7 @@ class Planner:
         costs: CostModel = CostModel(),
         pops: Sequence[str] | None = None,
         permit_threshold_ha: float = 1.0,
+        lead_times: LeadTimes | Mapping[str, int] | None = None,
         **options: Any,
     ) -> Plan:
         """Design one variant on the planner's network.
@@ -247,6 +249,10 @@ class Planner:
             Plan only these PoPs (ids) and the GPs assigned to them; default every PoP.
         permit_threshold_ha
             Forest area per division above which general approval does not apply (flagged).
+        lead_times
+            Months from applying to each layer's permission, by layer name (e.g.
+            ``{"forest": 12, "nh": 4}``), overriding the layers' own (forest 12, national
+            highways 6, others 6 by default); sets the roll-out phases, not the routes.
         **options
             Any field of :class:`~netplan.params.DesignOptions` overriding ``design``, e.g.
             ``topology="ring"``, ``ring_size=8``, ``assign_by="block"``.
@@ -256,6 +262,8 @@ class Planner:
         Plan
         """
         design = resolve_design(design, options)
+        lead = lead_times if isinstance(lead_times, LeadTimes) else LeadTimes(lead_times or {})
+        lead.for_layers(self.layers)  # an unknown layer name fails before any designing
         selected = self._select(pops)
         made = self._design(design, costs, selected)
         plain = None if costs.is_length_only else self._design(design, CostModel(), selected)
@@ -268,6 +276,7 @@ class Planner:
             design=design,
             costs=costs,
             permit_threshold_ha=permit_threshold_ha,
+            lead_times=lead,
             plain=plain,
             network=self.network,
             inputs=self.inputs,
@@ -427,6 +436,7 @@ def plan(
     design: DesignOptions | None = None,
     costs: CostModel = CostModel(),
     permit_threshold_ha: float = 1.0,
+    lead_times: LeadTimes | Mapping[str, int] | None = None,
     progress: bool = True,
     **design_options: Any,
 ) -> Plan:
@@ -436,9 +446,9 @@ def plan(
     ----------
     gps, pops, roads, forest, highways, row_layers, forest_width_m, options, crs, progress
         The inputs and how the network is built, as for :class:`Planner`.
-    design, costs, permit_threshold_ha, **design_options
+    design, costs, permit_threshold_ha, lead_times, **design_options
         The variant, as for :meth:`Planner.plan` (e.g. ``topology="ring"``, ``ring_size=8``,
-        ``assign_by="block"``).
+        ``assign_by="block"``, ``lead_times={"forest": 18}``).
 
     Returns
     -------
@@ -454,6 +464,7 @@ def plan(
     True
     """
     chosen = resolve_design(design, design_options)  # bad options fail before any loading
+    lead = lead_times if isinstance(lead_times, LeadTimes) else LeadTimes(lead_times or {})
     planner = Planner(
         gps,
         pops,
@@ -466,4 +477,6 @@ def plan(
         crs=crs,
         progress=progress,
     )
-    return planner.plan(chosen, costs=costs, permit_threshold_ha=permit_threshold_ha)
+    return planner.plan(
+        chosen, costs=costs, permit_threshold_ha=permit_threshold_ha, lead_times=lead
+    )

@@ -30,16 +30,22 @@ class Plan:
     Attributes
     ----------
     routes
-        One row per route segment (a road edge, off-road spur or bridge link used by a PoP).
+        One row per route segment (a road edge, off-road spur or bridge link used by a PoP),
+        with ``phase``: the earliest roll-out phase it serves.
     sites
-        Every GP given to the planner, routed or listed as unroutable with a reason.
+        Every GP given to the planner, routed or listed as unroutable with a reason; routed GPs
+        have ``permits_needed`` (the register items on their path), ``ready_month`` (when the
+        last of them is expected, 0 when none is needed) and ``phase`` (1: needs no permission;
+        later phases by ready month). See :mod:`netplan.rollout`.
     pops
         Every PoP with its GP counts.
     crossings
         Points where a route needs a permission: highway crossings, runs along a highway,
         forest entries (one row each).
     permits
-        The permit register: one row per application item.
+        The permit register: one row per application item, in the order to apply from
+        (``priority``; ``gps_blocked``: GPs waiting on the item, ``gps_unblocked``: GPs it lets
+        light together with the items above it, ``lead_months``).
     summary
         One row per PoP and a ``TOTAL`` row.
     tradeoff
@@ -48,6 +54,12 @@ class Plan:
     rings
         With ``topology="ring"``: one row per ring (its GPs in order, length, and the length it
         runs twice over the same road, where one cut breaks it). ``None`` otherwise.
+    rollout
+        The roll-out schedule: one row per month from 0 to the last ready month, with the GPs
+        ready to light by then (cumulative, rising to the routed count) and the trench km
+        serving them (:data:`netplan.rollout.ROLLOUT_COLUMNS`).
+    lead_times
+        The lead time (months) of each right-of-way layer used for the roll-out.
     design, costs
         The design options and cost model the plan was made with.
     layers
@@ -72,6 +84,8 @@ class Plan:
     tradeoff: pd.DataFrame | None = None
     rings: pd.DataFrame | None = None
     inputs: tuple[Path, ...] = ()
+    rollout: pd.DataFrame | None = None
+    lead_times: dict[str, int] = field(default_factory=dict)
 
     @property
     def topology(self) -> str:
@@ -123,7 +137,8 @@ class Plan:
         self, directory: str | PathLike[str], *, overwrite: bool = False, map_html: bool = True
     ) -> Path:
         """Write ``plan.gpkg``, ``summary.csv``, ``permits.csv``/``.xlsx``, ``sites.csv``,
-        ``plan.kml`` and ``map.html`` into ``directory`` (atomically: all or nothing)."""
+        ``rollout.csv``, ``plan.xlsx``, ``plan.kml`` and ``map.html`` into ``directory``
+        (atomically: all or nothing)."""
         from netplan.export import write_plan
 
         return write_plan(self, directory, overwrite=overwrite, map_html=map_html)
