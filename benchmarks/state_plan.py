@@ -3,8 +3,9 @@
     python benchmarks/state_plan.py [--shared ../shared/data] [--topology tree|star] [--pops N]
 
 Prints the time of each stage (load, network, assignment + design + right-of-way, export-free) and
-the plan's headline figures, and the same plan with ``topology="star"`` as the baseline measured in
-the same run.
+the plan's headline figures, the time of the roll-out step (phases, register order, schedule) as a
+share of the plan's, and the same plan with ``topology="star"`` as the baseline measured in the
+same run.
 """
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ from pathlib import Path
 import geopandas as gpd
 
 import netplan
+from netplan import rollout
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
-    parser.add_argument("--pops", type=int, default=0, help="only the first N PoPs (and their district's GPs)")
+    parser.add_argument(
+        "--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+    parser.add_argument(
+        "--pops", type=int, default=0, help="only the first N PoPs (and their district's GPs)"
+    )
     parser.add_argument("--skip-star", action="store_true")
     args = parser.parse_args()
     cg = args.shared / "cg_state"
@@ -36,7 +42,9 @@ def main() -> None:
         pops = pops.sort_values("pop_id").head(args.pops)
         gps = gps[gps["district"].isin(set(pops["district"]))]
     t_load = time.perf_counter() - t0
-    print(f"loaded {len(gps)} GPs, {len(pops)} PoPs, {len(roads)} roads, {len(forest)} forest polygons in {t_load:.1f} s")
+    print(
+        f"loaded {len(gps)} GPs, {len(pops)} PoPs, {len(roads)} roads, {len(forest)} forest polygons in {t_load:.1f} s"
+    )
 
     timings = {}
     plans = {}
@@ -52,10 +60,22 @@ def main() -> None:
             f"  trench {total['trench_km']:9.1f} km  forest {total['in_forest_km']:8.1f} km"
             f"  NH crossings {int(total['nh_crossings'])}  permit items {len(plans[topology].permits)}"
         )
+    tree = plans["tree"]
+    t0 = time.perf_counter()
+    rollout.plan_rollout(tree.routes, tree.sites, tree.permits, tree.layers)
+    t_roll = time.perf_counter() - t0
+    print(
+        f"roll-out (phases, register order, schedule): {t_roll:.2f} s, "
+        f"{100 * t_roll / timings['tree']:.1f} % of the tree plan's time; "
+        f"phase 1 {int((tree.sites['phase'] == 1).sum())} GPs, "
+        f"last ready month {int(tree.rollout['month'].iloc[-1])}"
+    )
     if "star" in plans:
         tree_km = plans["tree"].summary.loc["TOTAL", "trench_km"]
         star_km = plans["star"].summary.loc["TOTAL", "trench_km"]
-        print(f"tree/star trench ratio {tree_km / star_km:.3f}; time ratio {timings['tree'] / timings['star']:.2f}")
+        print(
+            f"tree/star trench ratio {tree_km / star_km:.3f}; time ratio {timings['tree'] / timings['star']:.2f}"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak:.0f} MB")
 

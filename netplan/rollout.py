@@ -317,7 +317,7 @@ def _prioritised(
     permits: pd.DataFrame, pairs: pd.DataFrame, months: Mapping[str, int]
 ) -> pd.DataFrame:
     """The register in the order to apply from (module docs), with the figures behind it."""
-    out = permits.copy()
+    out = permits.drop(columns=[c for c in _PRIORITY_COLUMNS if c in permits.columns])
     lead = out["layer"].map(months).fillna(DEFAULT_LEAD_MONTHS).astype(np.int64).to_numpy()
     blocked = np.bincount(pairs["item"].to_numpy(dtype=np.int64), minlength=len(out))
     order, unblocked = _greedy_order(pairs, lead, blocked)
@@ -327,6 +327,10 @@ def _prioritised(
     out = out.iloc[order].reset_index(drop=True)
     out.insert(0, "priority", np.arange(1, len(out) + 1, dtype=np.int64))
     return out
+
+
+_PRIORITY_COLUMNS = ("priority", "lead_months", "gps_blocked", "gps_unblocked")
+"""Columns the roll-out adds to the register (replaced when a register is ordered again)."""
 
 
 def _greedy_order(
