@@ -24,11 +24,20 @@ from netplan._errors import (
     NetplanError,
     OutputExistsError,
 )
-from netplan.io import load_forest, load_highways, load_pops, load_roads, load_sites
+from netplan.facilities import FacilityOptions
+from netplan.io import (
+    load_facilities,
+    load_forest,
+    load_highways,
+    load_pops,
+    load_roads,
+    load_sites,
+)
 from netplan.network import RoadNetwork, build_network
 from netplan.params import CostModel, DesignOptions, NetworkOptions
 from netplan.planner import Planner, plan
 from netplan.result import Plan
+from netplan.rollout import LeadTimes
 from netplan.row import RowLayer
 from netplan.steiner import steiner_tree
 
@@ -44,10 +53,12 @@ __all__ = [
     "EmptyLayerError",
     "EncodingError",
     "ExtentError",
+    "FacilityOptions",
     "GeometryTypeError",
     "InputError",
     "InputFileNotFoundError",
     "InvalidGeometryError",
+    "LeadTimes",
     "MissingColumnError",
     "NetplanError",
     "NetworkOptions",
@@ -58,6 +69,7 @@ __all__ = [
     "RowLayer",
     "build_network",
     "datasets",
+    "load_facilities",
     "load_forest",
     "load_highways",
     "load_pops",

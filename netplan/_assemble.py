@@ -24,6 +24,8 @@ from netplan._tables import (
     summary_table,
     tradeoff_table,
 )
+from netplan.crs import metric_crs_for
+from netplan.facilities import FacilityOptions, add_facility_totals, facility_table
 from netplan.network import RoadNetwork
 from netplan.params import CostModel, DesignOptions
 from netplan.result import Plan
@@ -52,6 +54,9 @@ class Designed:
         Every PoP (index: PoP id): ``status`` ("ok" | "unroutable") and ``reason``.
     rings
         One row per ring of a ring design (empty otherwise).
+    facilities
+        Where each facility of the planner meets the road network
+        (:func:`netplan.facilities.facility_places`), or None without facilities.
     """
 
     assignment: pd.DataFrame
@@ -60,6 +65,7 @@ class Designed:
     route_m: pd.Series
     pop_status: pd.DataFrame
     rings: pd.DataFrame
+    facilities: pd.DataFrame | None = None
 
 
 def assemble(
@@ -72,6 +78,8 @@ def assemble(
     costs: CostModel,
     permit_threshold_ha: float = 1.0,
     lead_times: LeadTimes | Mapping[str, int] | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    facility_options: FacilityOptions | None = None,
     plain: Designed | None = None,
     network: RoadNetwork | None = None,
     inputs: tuple[Path, ...] = (),
@@ -93,6 +101,8 @@ def assemble(
     lead_times
         Months to each layer's permission, overriding the layers' own
         (:class:`~netplan.rollout.LeadTimes`).
+    facilities, facility_options
+        The facility layer (:func:`netplan.io.load_facilities`) and which of them to connect.
     plain
         The length-only design of the same variant, for the trade-off of a permission-aware plan.
     network, inputs
@@ -108,6 +118,16 @@ def assemble(
     if design.topology == "ring":
         summary = add_ring_totals(summary, made.rings)
     summary = add_rollout_totals(summary, sites)
+    facility_tab = None
+    if facilities is not None and made.facilities is not None:
+        facility_tab = facility_table(
+            facilities,
+            made.facilities,
+            sites,
+            options=facility_options or FacilityOptions(),
+            metric_crs=metric_crs_for(facilities),
+        )
+        summary = add_facility_totals(summary, facility_tab)
     log_summary(summary)
     return Plan(
         routes=routes,
@@ -117,6 +137,7 @@ def assemble(
         permits=roll.permits,
         summary=summary,
         rollout=roll.schedule,
+        facilities=facility_tab,
         lead_times=roll.months,
         design=design,
         costs=costs,

@@ -144,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--highways", help="national highway lines with a 'ref' (default: NH roads of --roads)"
     )
+    p.add_argument(
+        "--facilities",
+        metavar="PATH",
+        help="public service points to plan with the GPs (hospitals, PHCs, schools, Lok Seva "
+        "Kendras): points with a category column; every one is listed in facilities.csv",
+    )
     columns = p.add_argument_group(
         "columns", "override the detected columns (ROLE:COLUMN, e.g. --id sites:FACILITY_I)"
     )
@@ -158,8 +164,34 @@ def _parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="ROLE:COLUMN",
-            help=f"{what} column of the sites or pops file (ROLE is sites or pops)",
+            help=f"{what} column of the sites, pops or facilities file (ROLE is sites, pops or "
+            "facilities)",
         )
+    columns.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        metavar="facilities:COLUMN",
+        help="category column of the facilities file (default: detected, e.g. category, "
+        "FAC_CATEGO, type)",
+    )
+    services = p.add_argument_group("service points", "which facilities to connect")
+    services.add_argument(
+        "--facility-category",
+        action="append",
+        default=[],
+        metavar="CATEGORY",
+        help="connect only facilities of this category (repeatable; default: every category; "
+        "the others are listed with the reason)",
+    )
+    services.add_argument(
+        "--facility-colocated",
+        type=float,
+        default=25.0,
+        metavar="M",
+        help="a facility this close to a GP is served through the GP, and two of one category "
+        "this close are one (m, default 25)",
+    )
     columns.add_argument("--road-class", metavar="COLUMN", help="road class column of --roads")
     _add_plan_options(p)
     d = sub.add_parser(
@@ -188,28 +220,41 @@ def _column_overrides(args: argparse.Namespace, role: str) -> dict[str, str]:
     from netplan._errors import InputError
 
     keywords = {"id": "id_col", "name": "name_col", "lon": "lon_col", "lat": "lat_col"}
+    keywords["category"] = "category_col"
     found: dict[str, str] = {}
     for option, keyword in keywords.items():
-        for spec in getattr(args, option):
+        roles = ("facilities",) if option == "category" else ("sites", "pops", "facilities")
+        for spec in getattr(args, option, ()):
             target, sep, column = spec.partition(":")
-            if not sep or target not in ("sites", "pops") or not column:
+            if not sep or target not in roles or not column:
                 raise InputError(
-                    f"--{option} {spec!r}: write ROLE:COLUMN with ROLE 'sites' or 'pops', "
-                    f"e.g. --{option} sites:{option.upper()}"
+                    f"--{option} {spec!r}: write ROLE:COLUMN with ROLE "
+                    f"{' or '.join(repr(r) for r in roles)}, e.g. --{option} "
+                    f"{roles[0]}:{option.upper()}"
                 )
             if target == role:
                 found[keyword] = column
     return found
 
 
-def _load_points(args: argparse.Namespace, role: str, path: str):
-    """The sites or PoPs path, loaded here only when columns are overridden."""
-    from netplan.io import load_pops, load_sites
+def _load_points(args: argparse.Namespace, role: str, path: str | None):
+    """The sites, PoPs or facilities path, loaded here only when columns are overridden."""
+    from netplan.io import load_facilities, load_pops, load_sites
 
     overrides = _column_overrides(args, role)
-    if not overrides:
+    if not overrides or path is None:
         return path
-    return (load_sites if role == "sites" else load_pops)(path, **overrides)
+    loader = {"sites": load_sites, "pops": load_pops, "facilities": load_facilities}[role]
+    return loader(path, **overrides)
+
+
+def _facility_options(args: argparse.Namespace):
+    from netplan.facilities import FacilityOptions
+
+    categories = tuple(getattr(args, "facility_category", ())) or None
+    return FacilityOptions(
+        colocated_m=getattr(args, "facility_colocated", 25.0), categories=categories
+    )
 
 
 def _lead_times(args: argparse.Namespace) -> dict[str, float]:
@@ -261,6 +306,7 @@ def _run(args: argparse.Namespace) -> int:
             "roads": paths["roads"],
             "forest": paths["forest"],
             "highways": paths["highways"],
+            "facilities": None,
         }
     else:
         layers = {
@@ -271,6 +317,7 @@ def _run(args: argparse.Namespace) -> int:
             else args.roads,
             "forest": args.forest,
             "highways": args.highways,
+            "facilities": _load_points(args, "facilities", args.facilities),
         }
     result = plan(
         layers["gps"],
@@ -279,6 +326,8 @@ def _run(args: argparse.Namespace) -> int:
         forest=layers["forest"],
         highways=layers["highways"],
         row_layers=[RowLayer.from_spec(spec) for spec in args.row_layer],
+        facilities=layers["facilities"],
+        facility_options=_facility_options(args),
         topology=args.topology,
         ring_size=args.ring_size,
         assign_by=args.assign_by,
@@ -295,6 +344,13 @@ def _run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     out = result.to_file(args.out, overwrite=args.overwrite, map_html=not args.no_map)
+    if not args.quiet:
+        sys.stdout.write("\n".join(_report(result, out, args)) + "\n")
+    return 0
+
+
+def _report(result, out: Path, args: argparse.Namespace) -> list[str]:
+    """The lines printed after a plan: headline figures and the files written."""
     total = result.summary.loc["TOTAL"]
     lines = [
         f"netplan: {int(total['routed'])} of {int(total['gps'])} GPs routed, "
@@ -308,9 +364,12 @@ def _run(args: argparse.Namespace) -> int:
         lines.append(
             f"netplan: {int(total['unroutable'])} GPs unroutable: see sites.csv (reason column)"
         )
-    if not args.quiet:
-        sys.stdout.write("\n".join(lines) + "\n")
-    return 0
+    if result.facilities is not None:
+        lines.append(
+            f"netplan: {int(result.facilities['routed'].sum())} of {len(result.facilities)} "
+            "facilities connected; the others are listed with a reason in facilities.csv"
+        )
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

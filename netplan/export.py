@@ -101,12 +101,20 @@ def _kml(plan: Plan, path: Path) -> None:
     )
 
 
+def _points_table(points: gpd.GeoDataFrame) -> pd.DataFrame:
+    """A point layer as a table: its columns and ``lon``/``lat`` instead of the geometry."""
+    return points.drop(columns="geometry").assign(lon=points.geometry.x, lat=points.geometry.y)
+
+
 def write_plan_workbook(plan: Plan, path: Path) -> Path:
-    """The programme workbook ``plan.xlsx``: a "Summary" sheet and a "Roll-out" sheet (the
-    schedule by month). The permit register has its own workbook (``permits.xlsx``)."""
+    """The programme workbook ``plan.xlsx``: a "Summary" sheet, a "Roll-out" sheet (the schedule
+    by month) and, with service points, a "Facilities" sheet. The permit register has its own
+    workbook (``permits.xlsx``)."""
     sheets = {"Summary": plan.summary.reset_index()}
     if plan.rollout is not None:
         sheets["Roll-out"] = plan.rollout
+    if plan.facilities is not None:
+        sheets["Facilities"] = _points_table(plan.facilities).reset_index()
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name, index=False)
@@ -125,7 +133,8 @@ def write_plan(
 
     Files: ``plan.gpkg`` (layers routes, sites, pops, crossings, permits), ``summary.csv``,
     ``permits.csv``, ``permits.xlsx`` (one sheet per authority), ``sites.csv``, ``rollout.csv``
-    (the roll-out schedule by month), ``plan.xlsx`` (summary and roll-out sheets), ``plan.kml``,
+    (the roll-out schedule by month), ``facilities.csv`` (with service points), ``plan.xlsx``
+    (summary, roll-out and facilities sheets), ``plan.kml``,
     ``tradeoff.csv`` (permission-aware plans), ``rings.csv`` (ring plans) and, with ``map_html``,
     ``map.html``.
     """
@@ -141,9 +150,10 @@ def write_plan(
         plan.summary.to_csv(tmp / "summary.csv")
         write_register_csv(plan.permits, tmp / "permits.csv")
         write_register_xlsx(plan.permits, tmp / "permits.xlsx")
-        plan.sites.drop(columns="geometry").assign(
-            lon=plan.sites.geometry.x, lat=plan.sites.geometry.y
-        ).to_csv(tmp / "sites.csv")
+        _points_table(plan.sites).to_csv(tmp / "sites.csv")
+        if plan.facilities is not None:
+            plan.facilities.reset_index().to_file(gpkg, layer="facilities", driver="GPKG")
+            _points_table(plan.facilities).to_csv(tmp / "facilities.csv")
         if plan.rollout is not None:
             plan.rollout.to_csv(tmp / "rollout.csv", index=False)
         write_plan_workbook(plan, tmp / "plan.xlsx")

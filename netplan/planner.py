@@ -34,6 +34,7 @@ from netplan._routes import PopDesigns, design_pops, routes_frame
 from netplan._validate import check_same_area, check_within_extent, short_list
 from netplan.assign import assign_to_pops
 from netplan.crs import WGS84
+from netplan.facilities import FacilityOptions, facility_places
 from netplan.network import RoadNetwork, build_network
 from netplan.params import CostModel, DesignOptions, NetworkOptions
 from netplan.result import Plan
@@ -95,6 +96,10 @@ class Planner:
         National highway lines with a ``ref``. Default: the NH lines of the road layer.
     row_layers
         Further right-of-way layers (railway, river, protected area, ...).
+    facilities
+        Public service points to plan with the GPs (hospitals, health centres, schools, Lok Seva
+        Kendras): points with a category column (:func:`netplan.io.load_facilities`). Every
+        facility is listed in :attr:`Plan.facilities <netplan.result.Plan>`.
     forest_width_m
         Corridor width for forest hectares (default: :meth:`RowLayer.forest`'s).
     options
@@ -108,6 +113,8 @@ class Planner:
     ----------
     gps, pops
         The validated site layers (source CRS, string ids).
+    facilities
+        The validated facility layer (index ``facility_id``, ``name``, ``category``) or None.
     network
         The routable :class:`~netplan.network.RoadNetwork` with the sites snapped onto it.
     layers
@@ -139,6 +146,7 @@ class Planner:
         forest: LayerInput | None = None,
         highways: LayerInput | None = None,
         row_layers: Sequence[RowLayer] = (),
+        facilities: LayerInput | None = None,
         forest_width_m: float | None = None,
         options: NetworkOptions = NetworkOptions(),
         crs: Any = None,
@@ -146,13 +154,14 @@ class Planner:
     ) -> None:
         self.options = options
         self.progress = progress
-        self.inputs = _input_paths([gps, pops, roads, forest, highways])
+        self.inputs = _input_paths([gps, pops, roads, forest, highways, facilities])
         self.gps = nio.load_sites(gps, str_columns=("*",))
         self.pops = nio.load_pops(pops, str_columns=("*",))
         if "TOTAL" in self.pops.index:
             raise InputError(
                 "a PoP has the id 'TOTAL', which names the summary's total row; rename that PoP"
             )
+        self.facilities = nio.load_facilities(facilities) if facilities is not None else None
         roads_gdf = nio.load_roads(roads)
         forest_gdf = nio.load_forest(forest) if forest is not None else None
         highways_gdf = nio.load_highways(highways) if highways is not None else None
@@ -183,6 +192,8 @@ class Planner:
         margin = max(EXTENT_MARGIN_M, self.options.max_spur_m)
         check_within_extent(self.pops, roads, max_distance_m=margin)
         check_within_extent(self.gps, roads, max_distance_m=margin)
+        if self.facilities is not None:
+            check_within_extent(self.facilities, roads, max_distance_m=margin)
         for layer in extra:
             if layer is not None:
                 check_same_area(layer, roads)
@@ -191,6 +202,13 @@ class Planner:
     def edge_notes(self) -> pd.DataFrame:
         """Every edge measured against the right-of-way layers (computed on first use)."""
         return annotate_edges(self.network.edges, self.layers, progress=self.progress)
+
+    @cached_property
+    def facility_places(self) -> pd.DataFrame | None:
+        """Where each facility meets the roads (:func:`netplan.facilities.facility_places`)."""
+        if self.facilities is None:
+            return None
+        return facility_places(self.network, self.facilities, max_spur_m=self.options.max_spur_m)
 
     def weights(self, costs: CostModel) -> np.ndarray:
         """The routing weight of every network edge under ``costs``, in equivalent metres."""
@@ -234,6 +252,7 @@ class Planner:
         pops: Sequence[str] | None = None,
         permit_threshold_ha: float = 1.0,
         lead_times: LeadTimes | Mapping[str, int] | None = None,
+        facility_options: FacilityOptions | None = None,
         **options: Any,
     ) -> Plan:
         """Design one variant on the planner's network.
@@ -253,6 +272,8 @@ class Planner:
             Months from applying to each layer's permission, by layer name (e.g.
             ``{"forest": 12, "nh": 4}``), overriding the layers' own (forest 12, national
             highways 6, others 6 by default); sets the roll-out phases, not the routes.
+        facility_options
+            Which facilities to connect (:class:`~netplan.facilities.FacilityOptions`).
         **options
             Any field of :class:`~netplan.params.DesignOptions` overriding ``design``, e.g.
             ``topology="ring"``, ``ring_size=8``, ``assign_by="block"``.
@@ -277,6 +298,8 @@ class Planner:
             costs=costs,
             permit_threshold_ha=permit_threshold_ha,
             lead_times=lead,
+            facilities=self.facilities,
+            facility_options=facility_options,
             plain=plain,
             network=self.network,
             inputs=self.inputs,
@@ -315,6 +338,7 @@ class Planner:
             progress=self.progress,
         )
         made = _flagged(self.network, self.layers, designs, assignment, design)
+        made = dataclasses.replace(made, facilities=self.facility_places)
         if len(self._designed) >= _CACHED_DESIGNS:
             self._designed.pop(next(iter(self._designed)))
         self._designed[key] = made
@@ -430,6 +454,7 @@ def plan(
     forest: LayerInput | None = None,
     highways: LayerInput | None = None,
     row_layers: Sequence[RowLayer] = (),
+    facilities: LayerInput | None = None,
     forest_width_m: float | None = None,
     options: NetworkOptions = NetworkOptions(),
     crs: Any = None,
@@ -437,6 +462,7 @@ def plan(
     costs: CostModel = CostModel(),
     permit_threshold_ha: float = 1.0,
     lead_times: LeadTimes | Mapping[str, int] | None = None,
+    facility_options: FacilityOptions | None = None,
     progress: bool = True,
     **design_options: Any,
 ) -> Plan:
@@ -444,9 +470,11 @@ def plan(
 
     Parameters
     ----------
-    gps, pops, roads, forest, highways, row_layers, forest_width_m, options, crs, progress
+    gps, pops, roads, forest, highways, row_layers, facilities, forest_width_m, options, crs
         The inputs and how the network is built, as for :class:`Planner`.
-    design, costs, permit_threshold_ha, lead_times, **design_options
+    progress
+        Show progress bars.
+    design, costs, permit_threshold_ha, lead_times, facility_options, **design_options
         The variant, as for :meth:`Planner.plan` (e.g. ``topology="ring"``, ``ring_size=8``,
         ``assign_by="block"``, ``lead_times={"forest": 18}``).
 
@@ -472,11 +500,16 @@ def plan(
         forest=forest,
         highways=highways,
         row_layers=row_layers,
+        facilities=facilities,
         forest_width_m=forest_width_m,
         options=options,
         crs=crs,
         progress=progress,
     )
     return planner.plan(
-        chosen, costs=costs, permit_threshold_ha=permit_threshold_ha, lead_times=lead
+        chosen,
+        costs=costs,
+        permit_threshold_ha=permit_threshold_ha,
+        lead_times=lead,
+        facility_options=facility_options,
     )

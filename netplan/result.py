@@ -60,6 +60,12 @@ class Plan:
         serving them (:data:`netplan.rollout.ROLLOUT_COLUMNS`).
     lead_times
         The lead time (months) of each right-of-way layer used for the roll-out.
+    facilities
+        With a facility layer: every facility (index ``facility_id``) with ``name``,
+        ``category``, ``pop_id``, ``routed``, ``reason`` (why not, "" when routed),
+        ``served_by`` (the GP or facility whose connection serves it, "" for its own),
+        ``network_m``, ``route_m``, ``phase``, ``ready_month`` (:mod:`netplan.facilities`).
+        ``None`` otherwise.
     design, costs
         The design options and cost model the plan was made with.
     layers
@@ -86,6 +92,7 @@ class Plan:
     inputs: tuple[Path, ...] = ()
     rollout: pd.DataFrame | None = None
     lead_times: dict[str, int] = field(default_factory=dict)
+    facilities: gpd.GeoDataFrame | None = None
 
     @property
     def topology(self) -> str:
