@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
@@ -540,6 +541,133 @@ def _nearest_node_per_end(
     return best_node, best_d
 
 
+class _Fragments:
+    """The road components (fragments) of a line set: their unique vertices, segments and
+    bounding boxes, and the nearest points between two of them."""
+
+    def __init__(self, ls: nd.LineSet, lab_of_line: np.ndarray, ncomp: int) -> None:
+        self.ls = ls
+        vline = ls.line_of_vertex
+        o = np.lexsort((np.arange(len(ls.xy)), ls.xy[:, 1], ls.xy[:, 0]))
+        sxy = ls.xy[o]
+        first = np.ones(len(o), dtype=bool)
+        first[1:] = np.any(sxy[1:] != sxy[:-1], axis=1)
+        self.vrow = o[first]  # a vertex row of every distinct position
+        self.vxy = ls.xy[self.vrow]
+        vl = lab_of_line[vline[self.vrow]]
+        self.v_members = _group(vl, ncomp)
+        seg_rows = ls.segment_rows()
+        self.s_members = [seg_rows[m] for m in _group(lab_of_line[vline[seg_rows]], ncomp)]
+        self.lo = np.full((ncomp, 2), np.inf)
+        self.hi = np.full((ncomp, 2), -np.inf)
+        np.minimum.at(self.lo, vl, self.vxy)
+        np.maximum.at(self.hi, vl, self.vxy)
+        self._trees: dict[int, shapely.STRtree] = {}
+
+    def boxes(self) -> np.ndarray:
+        return shapely.box(self.lo[:, 0], self.lo[:, 1], self.hi[:, 0], self.hi[:, 1])
+
+    def _segment_tree(self, c: int) -> shapely.STRtree:
+        if c not in self._trees:
+            r = self.s_members[c]
+            self._trees[c] = shapely.STRtree(
+                shapely.linestrings(np.stack([self.ls.xy[r], self.ls.xy[r + 1]], axis=1))
+            )
+        return self._trees[c]
+
+    def nearest(self, a: int, b: int, max_m: float) -> tuple[float, int, int]:
+        """Nearest (distance, vertex of ``a``, segment row of ``b``) within ``max_m``."""
+        pts = self.v_members[a]
+        p = self.vxy[pts]
+        near = np.all((p >= self.lo[b] - max_m) & (p <= self.hi[b] + max_m), axis=1)
+        if not near.any():
+            return np.inf, -1, -1
+        pts = pts[near]
+        (ip, iseg), d = self._segment_tree(b).query_nearest(
+            shapely.points(self.vxy[pts]), max_distance=max_m, return_distance=True
+        )
+        if len(ip) == 0:
+            return np.inf, -1, -1
+        rows_b = self.s_members[b][iseg]
+        best = np.lexsort((rows_b, pts[ip], d))[0]
+        return float(d[best]), int(pts[ip[best]]), int(rows_b[best])
+
+    def gap_to(self, targets: np.ndarray, components: Iterable[int]) -> dict[int, float]:
+        """Distance from each of ``components`` to the nearest road of the ``targets``."""
+        rows = np.concatenate([self.s_members[c] for c in targets])
+        tree = shapely.STRtree(
+            shapely.linestrings(np.stack([self.ls.xy[rows], self.ls.xy[rows + 1]], axis=1))
+        )
+        gap: dict[int, float] = {}
+        for c in components:
+            _, d = tree.query_nearest(
+                shapely.points(self.vxy[self.v_members[c]]),
+                return_distance=True,
+                all_matches=False,
+            )
+            gap[c] = float(d.min()) if len(d) else np.inf
+        return gap
+
+
+_Link = tuple[float, int, int, int, int]  # distance, vertex, segment row, from comp, to comp
+
+
+def _candidate_links(frags: _Fragments, has_pop: np.ndarray, max_bridge: float) -> list[_Link]:
+    """The shortest link between every two nearby components (not both holding a PoP), tried
+    both ways (which finds the exact nearest points of two polylines), shortest first."""
+    ca, cb = shapely.STRtree(frags.boxes()).query(
+        frags.boxes(), predicate="dwithin", distance=max_bridge
+    )
+    keep = (ca < cb) & ~(has_pop[ca] & has_pop[cb])
+    cand: list[_Link] = []
+    for a, b in zip(ca[keep].tolist(), cb[keep].tolist(), strict=True):
+        d1, p1, r1 = frags.nearest(a, b, max_bridge)
+        d2, p2, r2 = frags.nearest(b, a, max_bridge)
+        if min(d1, d2) > max_bridge:
+            continue
+        if (d1, p1, r1) <= (d2, p2, r2):
+            cand.append((d1, p1, r1, a, b))
+        else:
+            cand.append((d2, p2, r2, b, a))
+    return sorted(cand)
+
+
+def _union_pops(ncomp: int, has_pop: np.ndarray) -> _UnionFind:
+    """A union-find with every component that holds a PoP already joined."""
+    uf = _UnionFind(ncomp)
+    good = int(np.flatnonzero(has_pop)[0])
+    for c in np.flatnonzero(has_pop).tolist():
+        uf.union(c, good)
+    return uf
+
+
+def _spanning_links(
+    cand: list[_Link], ncomp: int, has_gp: np.ndarray, has_pop: np.ndarray
+) -> tuple[list[_Link], np.ndarray]:
+    """A minimum spanning forest over the candidates (all PoP components being one), pruned of
+    branches that end in a component with no GP and of trees without a PoP; and which
+    components then reach a PoP."""
+    good = int(np.flatnonzero(has_pop)[0])
+    group = np.where(has_pop, good, np.arange(ncomp))
+    uf = _union_pops(ncomp, has_pop)
+    links = [link for link in cand if uf.union(link[3], link[4])]
+    while True:
+        deg: dict[int, int] = {}
+        for link in links:
+            for c in (group[link[3]], group[link[4]]):
+                deg[c] = deg.get(c, 0) + 1
+        dead = {c for c, k in deg.items() if k == 1 and c != good and not has_gp[c]}
+        if not dead:
+            break
+        links = [lk for lk in links if group[lk[3]] not in dead and group[lk[4]] not in dead]
+    uf = _union_pops(ncomp, has_pop)
+    for link in links:
+        uf.union(link[3], link[4])
+    root = np.array([uf.find(c) for c in range(ncomp)])
+    reaches = root == root[good]
+    return [lk for lk in links if reaches[lk[3]]], reaches
+
+
 def _bridge(
     ls: nd.LineSet,
     u: np.ndarray,
@@ -561,8 +689,7 @@ def _bridge(
     component label of every node (before bridging) and, for every GP-holding component still
     without a PoP, the distance to the nearest road leading to one (``inf`` if none).
     """
-    n = len(node_xy)
-    ncomp, lab = _components(n, u, v)
+    ncomp, lab = _components(len(node_xy), u, v)
     has_gp = np.zeros(ncomp, dtype=bool)
     has_pop = np.zeros(ncomp, dtype=bool)
     has_gp[lab[gp_nodes]] = True
@@ -570,109 +697,18 @@ def _bridge(
     nothing = (nd.Events.empty(), np.zeros((0, 2)), np.zeros((0, 2)), lab)
     if not (has_gp & ~has_pop).any():
         return (*nothing, {})
-    # unique vertices and segments of every component
-    vline = ls.line_of_vertex
-    o = np.lexsort((np.arange(len(ls.xy)), ls.xy[:, 1], ls.xy[:, 0]))
-    sxy = ls.xy[o]
-    first = np.ones(len(o), dtype=bool)
-    first[1:] = np.any(sxy[1:] != sxy[:-1], axis=1)
-    vrow = o[first]
-    vxy = ls.xy[vrow]
-    vl = lab[u[vline[vrow]]]
-    v_members = _group(vl, ncomp)
-    seg_rows = ls.segment_rows()
-    s_members = [seg_rows[m] for m in _group(lab[u[vline[seg_rows]]], ncomp)]
-    lo = np.full((ncomp, 2), np.inf)
-    hi = np.full((ncomp, 2), -np.inf)
-    np.minimum.at(lo, vl, vxy)
-    np.maximum.at(hi, vl, vxy)
-    trees: dict[int, shapely.STRtree] = {}
-
-    def seg_tree(c: int) -> shapely.STRtree:
-        if c not in trees:
-            r = s_members[c]
-            trees[c] = shapely.STRtree(
-                shapely.linestrings(np.stack([ls.xy[r], ls.xy[r + 1]], axis=1))
-            )
-        return trees[c]
-
-    def one_way(a: int, b: int) -> tuple[float, int, int]:
-        """Nearest (distance, vertex of a, segment row of b) within ``max_bridge``."""
-        pts = v_members[a]
-        p = vxy[pts]
-        near = np.all((p >= lo[b] - max_bridge) & (p <= hi[b] + max_bridge), axis=1)
-        if not near.any():
-            return np.inf, -1, -1
-        pts = pts[near]
-        (ip, iseg), d = seg_tree(b).query_nearest(
-            shapely.points(vxy[pts]), max_distance=max_bridge, return_distance=True
-        )
-        if len(ip) == 0:
-            return np.inf, -1, -1
-        rows_b = s_members[b][iseg]
-        best = np.lexsort((rows_b, pts[ip], d))[0]
-        return float(d[best]), int(pts[ip[best]]), int(rows_b[best])
-
-    boxes = shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])
-    ca, cb = shapely.STRtree(boxes).query(boxes, predicate="dwithin", distance=max_bridge)
-    keep = (ca < cb) & ~(has_pop[ca] & has_pop[cb])
-    cand: list[tuple[float, int, int, int, int]] = []
-    for a, b in zip(ca[keep].tolist(), cb[keep].tolist(), strict=True):
-        d1, p1, r1 = one_way(a, b)
-        d2, p2, r2 = one_way(b, a)
-        if min(d1, d2) > max_bridge:
-            continue
-        if (d1, p1, r1) <= (d2, p2, r2):
-            cand.append((d1, p1, r1, a, b))
-        else:
-            cand.append((d2, p2, r2, b, a))
-    cand.sort()
-    # minimum spanning forest, all PoP components being one
-    good = int(np.flatnonzero(has_pop)[0])
-    group = np.where(has_pop, good, np.arange(ncomp))
-    uf = _UnionFind(ncomp)
-    for c in np.flatnonzero(has_pop).tolist():
-        uf.union(c, good)
-    links = []
-    for link in cand:
-        if uf.union(link[3], link[4]):
-            links.append(link)
-    # prune branches that end in a component without GPs, and trees without a PoP
-    while True:
-        deg: dict[int, int] = {}
-        for link in links:
-            for c in (group[link[3]], group[link[4]]):
-                deg[c] = deg.get(c, 0) + 1
-        dead = {c for c, k in deg.items() if k == 1 and c != good and not has_gp[c]}
-        if not dead:
-            break
-        links = [lk for lk in links if group[lk[3]] not in dead and group[lk[4]] not in dead]
-    uf = _UnionFind(ncomp)
-    for c in np.flatnonzero(has_pop).tolist():
-        uf.union(c, good)
-    for link in links:
-        uf.union(link[3], link[4])
-    root = np.array([uf.find(c) for c in range(ncomp)])
-    reaches = root == root[good]
-    links = [lk for lk in links if reaches[lk[3]]]
+    frags = _Fragments(ls, lab[u], ncomp)  # a line's component is its first node's
+    cand = _candidate_links(frags, has_pop, max_bridge)
+    links, reaches = _spanning_links(cand, ncomp, has_gp, has_pop)
     left_bad = np.flatnonzero(has_gp & ~reaches)
-    gap: dict[int, float] = {}
-    if len(left_bad):
-        good_rows = np.concatenate([s_members[c] for c in np.flatnonzero(reaches)])
-        tree = shapely.STRtree(
-            shapely.linestrings(np.stack([ls.xy[good_rows], ls.xy[good_rows + 1]], axis=1))
-        )
-        for c in left_bad.tolist():
-            _, d = tree.query_nearest(
-                shapely.points(vxy[v_members[c]]), return_distance=True, all_matches=False
-            )
-            gap[c] = float(d.min()) if len(d) else np.inf
+    gap = frags.gap_to(np.flatnonzero(reaches), left_bad.tolist()) if len(left_bad) else {}
     if not links:
         return (*nothing, gap)
     vert = np.array([lk[1] for lk in links])
     seg = np.array([lk[2] for lk in links])
-    rows = vrow[vert]
-    line = vline[rows]
+    rows = frags.vrow[vert]
+    line = ls.line_of_vertex[rows]
+    vxy = frags.vxy
     ev_a = nd.Events(line, rows - ls.offsets[line], np.zeros(len(rows)), vxy[vert, 0], vxy[vert, 1])
     ev_b, _ = nd.project_on_segments(ls, seg, vxy[vert, 0], vxy[vert, 1])
     ev_b, _ = nd.normalise_events(ls, ev_b, snap=_VERTEX_SNAP_M)
