@@ -130,8 +130,9 @@ class Plan:
 
             layers : sequence of RowLayer, default ``self.layers``
                 Right-of-way layers to draw.
-            color_by : {"pop", "kind"}, default "pop"
-                Route colours: one per PoP, or per kind (road trench, spur, bridge link).
+            color_by : {"pop", "kind", "phase"}, default "pop"
+                Route colours: one per PoP, per kind (road trench, spur, bridge link), or per
+                roll-out phase (phase 1, no permission needed, in green).
             title : str, optional
                 Heading of the legend and title of the page.
             tiles : str or None, default "OpenStreetMap"

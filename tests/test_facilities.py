@@ -192,3 +192,16 @@ def test_ladakh_facilities_are_all_listed(shared_data):
     # the panchayat offices among the facilities are the GPs themselves: served through them
     at_gp = table["served_by"].str.startswith("GP ")
     assert table.loc[at_gp & services, "routed"].all()
+
+
+def test_map_has_a_facilities_layer_with_a_legend_row_per_category(village, tmp_path):
+    gps, pops, roads, facilities = village
+    facilities = facilities.copy()
+    facilities.loc[1, "name"] = "<img src=x onerror=alert(1)>"
+    p = netplan.plan(gps, pops, roads, facilities=facilities, progress=False)
+    page = p.explore(tiles=None).get_root().render()
+    assert '"Facilities"' in page
+    for row in ("LSK: 1 of 1 connected", "PHC: 0 of 2 connected", "no category: 0 of 1"):
+        assert row in page
+    assert "<img src=x" not in page  # escaped in tooltips and popups, JSON-quoted for search
+    assert "Facilities connected" in page

@@ -243,3 +243,12 @@ def test_lead_times_mapping_is_frozen_and_checked():
     assert lead.months == {"forest": 12}
     with pytest.raises(TypeError):
         lead.months["nh"] = 3  # type: ignore[index]
+
+
+def test_map_colours_routes_by_phase(four_ways_plan):
+    from netplan.maps import PHASE_COLORS
+
+    page = four_ways_plan.explore(color_by="phase", tiles=None).get_root().render()
+    assert "phase 1: no permission needed" in page and "phase 3" in page
+    assert all(color in page for color in PHASE_COLORS[:3])
+    assert "phase 1 (no permission)" in page and "month 18" in page  # the totals panel
