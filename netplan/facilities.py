@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from netplan._checks import bounded, check_fields
 from netplan._errors import InputError
 from netplan.crs import WGS84
 from netplan.io import category_key
@@ -86,19 +87,19 @@ class FacilityOptions:
     >>> FacilityOptions(colocated_m=-5)
     Traceback (most recent call last):
     ...
-    netplan._errors.InputError: FacilityOptions.colocated_m must be a finite number of metres >= 0, got -5
+    netplan._errors.ParameterError: FacilityOptions.colocated_m must be a value from 0 to 1000 m, got -5 m
     """
 
-    colocated_m: float = 25.0
+    colocated_m: float = bounded(
+        25.0,
+        maximum=1000.0,
+        unit="m",
+        why="a service point that far from a GP is not in its building; connect it on its own",
+    )
     categories: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        value = self.colocated_m
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not (ok and np.isfinite(value) and value >= 0):
-            raise InputError(
-                f"FacilityOptions.colocated_m must be a finite number of metres >= 0, got {value!r}"
-            )
+        check_fields(self)
         if self.categories is not None:
             if isinstance(self.categories, str) or not all(
                 isinstance(c, str) and c.strip() for c in self.categories

@@ -1,18 +1,18 @@
 """Plan parameters as frozen dataclasses.
 
 Every number that changes a plan lives here and is passed explicitly; there are no module-level
-settings. All lengths are metres.
+settings. All lengths are metres. Every number is checked when the dataclass is made (finite, not
+negative, not absurd; see :mod:`netplan._checks`): a bad value raises
+:class:`~netplan._errors.ParameterError` naming the field.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from numbers import Real
 from typing import Any, Literal
 
-import numpy as np
-
+from netplan._checks import Bounds, bounded, check_fields, check_number
 from netplan._errors import InputError
 
 __all__ = [
@@ -22,23 +22,36 @@ __all__ = [
     "Topology",
     "TOPOLOGIES",
     "check_months",
+    "LEAD_MONTHS",
 ]
 
 
+LEAD_MONTHS = Bounds(
+    minimum=0.0,
+    integer=True,
+    maximum=240.0,
+    why="a permission expected more than 20 years out is no schedule; give months",
+    unit="months",
+)
+"""The allowed range of a permission's lead time (months)."""
+
+
 def check_months(value: Any, *, what: str) -> int:
-    """``value`` as a whole number of months >= 0.
+    """``value`` as a lead time: a whole number of months from 0 to 240.
 
     Parameters
     ----------
     value
         A number (``12``, ``12.0``); text is not taken.
     what
-        What the value is, for the message (e.g. "lead time of layer 'forest'").
+        The parameter as the user wrote it, for the message (e.g. "lead time of layer
+        'forest'").
 
     Raises
     ------
-    InputError
-        Not a number, not whole, negative or not finite; the message names ``what``.
+    ParameterError
+        Not a number, not whole, negative, not finite or absurdly large; the message names
+        ``what``.
 
     Examples
     --------
@@ -47,13 +60,9 @@ def check_months(value: Any, *, what: str) -> int:
     >>> check_months(-3, what="lead time of layer 'nh'")
     Traceback (most recent call last):
     ...
-    netplan._errors.InputError: lead time of layer 'nh' must be a whole number of months >= 0, got -3
+    netplan._errors.ParameterError: lead time of layer 'nh' must be a whole number from 0 to 240 months, got -3 months
     """
-    ok = isinstance(value, Real) and not isinstance(value, bool)
-    ok = ok and bool(np.isfinite(value)) and value >= 0 and float(value).is_integer()
-    if not ok:
-        raise InputError(f"{what} must be a whole number of months >= 0, got {value!r}")
-    return int(value)
+    return int(check_number(value, LEAD_MONTHS, name=what))
 
 
 @dataclass(frozen=True)
@@ -71,15 +80,40 @@ class NetworkOptions:
         leads to a PoP. Such links are flagged ``kind="bridge"`` and need a field survey.
     """
 
-    heal_tolerance_m: float = 20.0
-    max_spur_m: float = 2000.0
-    max_bridge_m: float = 1000.0
+    heal_tolerance_m: float = bounded(
+        20.0,
+        maximum=500.0,
+        unit="m",
+        why="healing joins dangling road ends as if the roads met there; gaps that wide are not "
+        "digitising errors (cross-country links are max_bridge_m / --max-bridge)",
+    )
+    max_spur_m: float = bounded(
+        2000.0,
+        maximum=50_000.0,
+        unit="m",
+        why="a spur is a straight off-road trench from a site to its nearest road; sites that "
+        "far from every road need a fuller road layer",
+    )
+    max_bridge_m: float = bounded(
+        1000.0,
+        maximum=50_000.0,
+        unit="m",
+        why="a bridge link is a straight cross-country trench between road fragments; gaps "
+        "that wide mean the road layer lacks roads",
+    )
 
     def __post_init__(self) -> None:
-        for name in ("heal_tolerance_m", "max_spur_m", "max_bridge_m"):
-            value = getattr(self, name)
-            if not value >= 0:
-                raise ValueError(f"NetworkOptions.{name} must be >= 0 metres, got {value!r}")
+        check_fields(self)
+
+
+_MAX_COST = 1e7
+_COST_WHY = "no trench costs that much per metre; give the cost in currency units per metre"
+_MAX_PENALTY = 1e6
+_MAX_CROSSING = 1e9
+_PENALTY_WHY = (
+    "a larger penalty changes no route (this one already avoids the permission wherever any "
+    "detour exists) and only costs precision in route lengths"
+)
 
 
 @dataclass(frozen=True)
@@ -106,17 +140,15 @@ class CostModel:
         Equivalent metres added per metre of bridge link (spurs are unavoidable and not penalised).
     """
 
-    trench_cost_per_m: float = 250.0
-    offroad_cost_per_m: float = 400.0
-    forest_penalty_per_m: float = 0.0
-    crossing_penalty_m: float = 0.0
-    along_highway_penalty_per_m: float = 0.0
-    offroad_penalty_per_m: float = 0.0
+    trench_cost_per_m: float = bounded(250.0, maximum=_MAX_COST, why=_COST_WHY)
+    offroad_cost_per_m: float = bounded(400.0, maximum=_MAX_COST, why=_COST_WHY)
+    forest_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
+    crossing_penalty_m: float = bounded(0.0, maximum=_MAX_CROSSING, why=_PENALTY_WHY, unit="m")
+    along_highway_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
+    offroad_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
 
     def __post_init__(self) -> None:
-        for name, value in self.__dict__.items():
-            if not value >= 0:
-                raise ValueError(f"CostModel.{name} must be >= 0, got {value!r}")
+        check_fields(self)
 
     @classmethod
     def permission_aware(cls, **overrides: float) -> CostModel:
@@ -184,39 +216,43 @@ class DesignOptions:
     """
 
     topology: Topology = "tree"
-    ring_size: int = 10
-    ring_diversity: float = 2.0
+    ring_size: int = bounded(
+        10,
+        minimum=1,
+        integer=True,
+        maximum=1000,
+        unit="GPs",
+        why="a ring that long is no longer a ring of neighbouring GPs",
+    )
+    ring_diversity: float = bounded(
+        2.0,
+        maximum=1000.0,
+        why="beyond this the way back already avoids the way out wherever the roads allow",
+    )
     assign_by: str | None = None
     pop_key: str | None = None
-    service_slack: float = 1.5
-    service_margin_m: float = 5000.0
+    service_slack: float = bounded(
+        1.5,
+        minimum=1.0,
+        maximum=10.0,
+        why="a service area that wide is the whole network; use a smaller slack",
+    )
+    service_margin_m: float = bounded(
+        5000.0,
+        maximum=100_000.0,
+        unit="m",
+        why="a margin that wide is the whole network; use a smaller margin",
+    )
 
     def __post_init__(self) -> None:
         if self.topology not in TOPOLOGIES:
             choices = ", ".join(repr(t) for t in TOPOLOGIES)
             raise InputError(f"topology must be one of {choices}; got {self.topology!r}")
-        if isinstance(self.ring_size, bool) or not isinstance(self.ring_size, int | np.integer):
-            raise InputError(
-                f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}"
-            )
-        if self.ring_size < 1:
-            raise InputError(
-                f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}"
-            )
-        for name in ("ring_diversity", "service_margin_m"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
-                raise InputError(
-                    f"DesignOptions.{name} must be a finite number >= 0, got {value!r}"
-                )
-        if not (np.isfinite(self.service_slack) and self.service_slack >= 1):
-            raise InputError(
-                f"DesignOptions.service_slack must be a finite number >= 1, got {self.service_slack!r}"
-            )
+        check_fields(self)
         for name in ("assign_by", "pop_key"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, str) and value.strip()):
-                raise InputError(f"{name} must be a column name, got {value!r}")
+                raise InputError(f"DesignOptions.{name} must be a column name, got {value!r}")
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
@@ -31,7 +31,7 @@ from netplan._assemble import Designed, assemble
 from netplan._csr import CSRGraph
 from netplan._errors import InputError
 from netplan._routes import PopDesigns, design_pops, routes_frame
-from netplan._validate import check_same_area, check_within_extent, short_list
+from netplan._validate import check_same_area, check_within_extent, path_of, short_list
 from netplan.assign import assign_to_pops
 from netplan.crs import WGS84
 from netplan.facilities import FacilityOptions, facility_places
@@ -73,9 +73,18 @@ def resolve_design(design: DesignOptions | None, overrides: dict[str, Any]) -> D
     return dataclasses.replace(design, **overrides) if overrides else design
 
 
-def _input_paths(layers: Iterable[Any]) -> tuple[Path, ...]:
-    """The layers given as file paths, resolved (a plan's outputs may not replace them)."""
-    return tuple(Path(x).resolve() for x in layers if isinstance(x, str | PathLike))
+def _input_paths(*sources: Any) -> tuple[Path, ...]:
+    """Absolute paths of the files behind the given layers (paths, or recorded by the loaders);
+    a plan's outputs may not replace them."""
+    found: list[Path] = []
+    for source in sources:
+        if isinstance(source, pd.DataFrame):
+            path = path_of(source)
+        else:
+            path = Path(source).absolute() if source is not None else None
+        if path is not None and path not in found:
+            found.append(path)
+    return tuple(found)
 
 
 class Planner:
@@ -154,7 +163,9 @@ class Planner:
     ) -> None:
         self.options = options
         self.progress = progress
-        self.inputs = _input_paths([gps, pops, roads, forest, highways, facilities])
+        self.inputs = _input_paths(
+            gps, pops, roads, forest, highways, facilities, *(layer.data for layer in row_layers)
+        )
         self.gps = nio.load_sites(gps, str_columns=("*",))
         self.pops = nio.load_pops(pops, str_columns=("*",))
         if "TOTAL" in self.pops.index:

@@ -73,7 +73,8 @@ class Plan:
         The road network the plan was designed on (shared with other plans of one
         :class:`~netplan.planner.Planner`).
     inputs
-        The input files the plan was made from (an output folder may not replace them).
+        The files the plan was made from (absolute paths); :meth:`to_file` never writes over
+        them or a folder holding them.
     """
 
     routes: gpd.GeoDataFrame
@@ -175,8 +176,12 @@ class Plan:
         self, directory: str | PathLike[str], *, overwrite: bool = False, map_html: bool = True
     ) -> Path:
         """Write ``plan.gpkg``, ``summary.csv``, ``permits.csv``/``.xlsx``, ``sites.csv``,
-        ``rollout.csv``, ``plan.xlsx``, ``plan.kml`` and ``map.html`` into ``directory``
-        (atomically: all or nothing)."""
+        ``rollout.csv``, ``plan.xlsx``, ``plan.kml`` and ``map.html`` (and ``facilities.csv``
+        with service points) into ``directory`` (atomically: all or nothing).
+
+        ``overwrite=True`` replaces only a folder netplan wrote before, and in it only its own
+        files (see :func:`netplan.export.write_plan`).
+        """
         from netplan.export import write_plan
 
         return write_plan(self, directory, overwrite=overwrite, map_html=map_html)

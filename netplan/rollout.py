@@ -76,7 +76,8 @@ class LeadTimes:
     Parameters
     ----------
     months
-        Lead time per layer name (e.g. ``{"forest": 12, "nh": 4}``); whole months >= 0. Layers
+        Lead time per layer name (e.g. ``{"forest": 12, "nh": 4}``); whole months from 0 to
+        240 (:data:`netplan.params.LEAD_MONTHS`). Layers
         not named keep their own (:attr:`RowLayer.lead_time_months
         <netplan.row.RowLayer>`: forest 12, national highways 6, others 6 by default).
 
@@ -87,7 +88,7 @@ class LeadTimes:
     >>> LeadTimes({"nh": "soon"})
     Traceback (most recent call last):
     ...
-    netplan._errors.InputError: lead time of layer 'nh' must be a whole number of months >= 0, got 'soon'
+    netplan._errors.ParameterError: lead time of layer 'nh' must be a number, got 'soon'; give a whole number from 0 to 240 months
     """
 
     months: Mapping[str, int] = field(default_factory=dict)

@@ -153,7 +153,7 @@ def test_facilities_without_a_category_column_are_a_one_line_error(village, tmp_
 
 
 def test_bad_facility_options_are_one_line_errors(tmp_path, capsys):
-    with pytest.raises(netplan.InputError, match="colocated_m must be a finite number"):
+    with pytest.raises(netplan.InputError, match="colocated_m must be a number, got nan"):
         FacilityOptions(colocated_m=float("nan"))
     with pytest.raises(netplan.InputError, match="list of category names"):
         FacilityOptions(categories="PHC")  # type: ignore[arg-type]
@@ -162,7 +162,7 @@ def test_bad_facility_options_are_one_line_errors(tmp_path, capsys):
         + ["--category", "sites:type"]
     )
     assert code == 2
-    assert "write ROLE:COLUMN with ROLE 'facilities'" in capsys.readouterr().err
+    assert "write ROLE:CATEGORY with ROLE one of facilities" in capsys.readouterr().err
 
 
 def test_ladakh_facilities_are_all_listed(shared_data):

@@ -148,8 +148,9 @@ def test_default_lead_times_and_a_layer_of_its_own(four_ways):
     ("lead_times", "message"),
     [
         ({"rail": 3}, "unknown right-of-way layer(s) ['rail']"),
-        ({"forest": -1}, "lead time of layer 'forest' must be a whole number of months >= 0"),
-        ({"nh": "soon"}, "lead time of layer 'nh' must be a whole number of months >= 0"),
+        ({"forest": -1}, "lead time of layer 'forest' must be a whole number from 0 to 240 months"),
+        ({"nh": "soon"}, "lead time of layer 'nh' must be a number, got 'soon'"),
+        ({"forest": 600}, "is too large (at most 240 months)"),
         ({"nh": 2.5}, "got 2.5"),
         ([("nh", 2)], "lead_times must map layer names to months"),
     ],
@@ -158,7 +159,7 @@ def test_bad_lead_times_are_one_line_errors(four_ways, lead_times, message):
     gps, pops, roads, forest, highways = four_ways
     with pytest.raises(InputError, match=re.escape(message)):
         netplan.plan(gps, pops, roads, forest=forest, lead_times=lead_times, progress=False)
-    with pytest.raises(InputError, match="lead_time_months must be a whole number"):
+    with pytest.raises(InputError, match="RowLayer.lead_time_months must be a whole number"):
         RowLayer.forest(forest, lead_time_months=-2)
 
 
@@ -166,8 +167,8 @@ def test_bad_lead_times_are_one_line_errors(four_ways, lead_times, message):
     ("flag", "message"),
     [
         ("rail=3", "unknown right-of-way layer 'rail'"),
-        ("forest=-4", "lead time of layer 'forest' must be a whole number of months >= 0, got -4"),
-        ("nh=soon", "the lead time must be a whole number of months >= 0, got 'soon'"),
+        ("forest=-4", "lead time of layer 'forest' must be a whole number from 0 to 240 months"),
+        ("nh=soon", "the lead time must be a whole number of months, got 'soon'"),
         ("forest", "write LAYER=MONTHS"),
     ],
 )
