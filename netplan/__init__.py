@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from netplan import datasets as datasets
     from netplan import design as design
     from netplan import export as export
+    from netplan import facilities as facilities
     from netplan import io as io
     from netplan import maps as maps
     from netplan import network as network
@@ -48,20 +49,33 @@ if TYPE_CHECKING:
     from netplan import planner as planner
     from netplan import report as report
     from netplan import result as result
+    from netplan import rollout as rollout
     from netplan import row as row
     from netplan import steiner as steiner
     from netplan.comparison import compare
-    from netplan.io import load_forest, load_highways, load_pops, load_roads, load_sites
+    from netplan.facilities import FacilityOptions
+    from netplan.io import (
+        load_facilities,
+        load_forest,
+        load_highways,
+        load_pops,
+        load_roads,
+        load_sites,
+    )
     from netplan.network import RoadNetwork, build_network
     from netplan.params import CostModel, DesignOptions, NetworkOptions
     from netplan.planner import Planner, plan
     from netplan.result import Plan
+    from netplan.rollout import LeadTimes
     from netplan.row import RowLayer
     from netplan.steiner import steiner_tree
 
 __version__ = "0.1.0"
 
 _NAMES = {
+    "FacilityOptions": "netplan.facilities",
+    "LeadTimes": "netplan.rollout",
+    "load_facilities": "netplan.io",
     "load_forest": "netplan.io",
     "load_highways": "netplan.io",
     "load_pops": "netplan.io",
@@ -80,8 +94,8 @@ _NAMES = {
     "steiner_tree": "netplan.steiner",
 }
 _SUBMODULES = frozenset(
-    {"assign", "cli", "comparison", "crs", "datasets", "design", "export", "io", "maps", "network",
-     "params", "planner", "report", "result", "row", "steiner"}
+    {"assign", "cli", "comparison", "crs", "datasets", "design", "export", "facilities", "io",
+     "maps", "network", "params", "planner", "report", "result", "rollout", "row", "steiner"}
 )  # fmt: skip
 
 __all__ = [
@@ -94,10 +108,12 @@ __all__ = [
     "EmptyLayerError",
     "EncodingError",
     "ExtentError",
+    "FacilityOptions",
     "GeometryTypeError",
     "InputError",
     "InputFileNotFoundError",
     "InvalidGeometryError",
+    "LeadTimes",
     "MissingColumnError",
     "NetplanError",
     "NetplanWarning",
@@ -112,6 +128,7 @@ __all__ = [
     "build_network",
     "compare",
     "datasets",
+    "load_facilities",
     "load_forest",
     "load_highways",
     "load_pops",
@@ -135,4 +152,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*__all__, *_SUBMODULES, "__version__"})
-

@@ -2,13 +2,14 @@
 
 A :class:`Designed` variant holds what designing needs a road network for (assignment, flagged
 routes, crossings, distances along the design, PoP placement). :func:`assemble` derives
-everything else from it (permit register, sites, PoPs, summary, trade-off), without the network,
+everything else from it (permit register, sites, PoPs, summary, trade-off, roll-out), without the
+network,
 so variants designed apart (e.g. partitions of a state) can be concatenated and assembled once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,12 @@ from netplan._tables import (
     summary_table,
     tradeoff_table,
 )
+from netplan.crs import metric_crs_for
+from netplan.facilities import FacilityOptions, add_facility_totals, facility_table
 from netplan.network import RoadNetwork
 from netplan.params import CostModel, DesignOptions
 from netplan.result import Plan
+from netplan.rollout import LeadTimes, add_rollout_totals, plan_rollout
 from netplan.row import RowLayer, permit_register
 
 __all__ = ["Designed", "assemble"]
@@ -50,6 +54,9 @@ class Designed:
         Every PoP (index: PoP id): ``status`` ("ok" | "unroutable") and ``reason``.
     rings
         One row per ring of a ring design (empty otherwise).
+    facilities
+        Where each facility of the planner meets the road network
+        (:func:`netplan.facilities.facility_places`), or None without facilities.
     """
 
     assignment: pd.DataFrame
@@ -58,6 +65,7 @@ class Designed:
     route_m: pd.Series
     pop_status: pd.DataFrame
     rings: pd.DataFrame
+    facilities: pd.DataFrame | None = None
 
 
 def assemble(
@@ -69,6 +77,9 @@ def assemble(
     design: DesignOptions,
     costs: CostModel,
     permit_threshold_ha: float = 1.0,
+    lead_times: LeadTimes | Mapping[str, int] | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    facility_options: FacilityOptions | None = None,
     plain: Designed | None = None,
     network: RoadNetwork | None = None,
     inputs: tuple[Path, ...] = (),
@@ -87,6 +98,11 @@ def assemble(
         The variant's options.
     permit_threshold_ha
         Forest area per division above which general approval does not apply.
+    lead_times
+        Months to each layer's permission, overriding the layers' own
+        (:class:`~netplan.rollout.LeadTimes`).
+    facilities, facility_options
+        The facility layer (:func:`netplan.io.load_facilities`) and which of them to connect.
     plain
         The length-only design of the same variant, for the trade-off of a permission-aware plan.
     network, inputs
@@ -94,18 +110,35 @@ def assemble(
     """
     permits = permit_register(made.crossings, layers, threshold_ha=permit_threshold_ha)
     sites = sites_table(gps, made.assignment, made.route_m)
-    pops_tab = pops_table(pops, made.pop_status, sites, made.routes)
-    summary = summary_table(made.routes, sites, pops_tab, layers, costs)
+    roll = plan_rollout(made.routes, sites, permits, layers, lead_times=lead_times)
+    sites = sites.join(roll.sites)
+    routes = made.routes.assign(phase=roll.route_phase)
+    pops_tab = pops_table(pops, made.pop_status, sites, routes)
+    summary = summary_table(routes, sites, pops_tab, layers, costs)
     if design.topology == "ring":
         summary = add_ring_totals(summary, made.rings)
+    summary = add_rollout_totals(summary, sites)
+    facility_tab = None
+    if facilities is not None and made.facilities is not None:
+        facility_tab = facility_table(
+            facilities,
+            made.facilities,
+            sites,
+            options=facility_options or FacilityOptions(),
+            metric_crs=metric_crs_for(facilities),
+        )
+        summary = add_facility_totals(summary, facility_tab)
     log_summary(summary)
     return Plan(
-        routes=made.routes,
+        routes=routes,
         sites=sites,
         pops=pops_tab,
         crossings=made.crossings,
-        permits=permits,
+        permits=roll.permits,
         summary=summary,
+        rollout=roll.schedule,
+        facilities=facility_tab,
+        lead_times=roll.months,
         design=design,
         costs=costs,
         layers=tuple(layers),

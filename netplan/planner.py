@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
@@ -34,9 +34,11 @@ from netplan._routes import PopDesigns, design_pops, routes_frame
 from netplan._validate import check_same_area, check_within_extent, path_of, short_list
 from netplan.assign import assign_to_pops
 from netplan.crs import WGS84
+from netplan.facilities import FacilityOptions, facility_places
 from netplan.network import RoadNetwork, build_network
 from netplan.params import CostModel, DesignOptions, NetworkOptions
 from netplan.result import Plan
+from netplan.rollout import LeadTimes
 from netplan.row import RowLayer, annotate_edges, flag_routes
 
 __all__ = ["Planner", "plan", "resolve_design", "LayerInput"]
@@ -103,6 +105,10 @@ class Planner:
         National highway lines with a ``ref``. Default: the NH lines of the road layer.
     row_layers
         Further right-of-way layers (railway, river, protected area, ...).
+    facilities
+        Public service points to plan with the GPs (hospitals, health centres, schools, Lok Seva
+        Kendras): points with a category column (:func:`netplan.io.load_facilities`). Every
+        facility is listed in :attr:`Plan.facilities <netplan.result.Plan>`.
     forest_width_m
         Corridor width for forest hectares (default: :meth:`RowLayer.forest`'s).
     options
@@ -116,6 +122,8 @@ class Planner:
     ----------
     gps, pops
         The validated site layers (source CRS, string ids).
+    facilities
+        The validated facility layer (index ``facility_id``, ``name``, ``category``) or None.
     network
         The routable :class:`~netplan.network.RoadNetwork` with the sites snapped onto it.
     layers
@@ -147,6 +155,7 @@ class Planner:
         forest: LayerInput | None = None,
         highways: LayerInput | None = None,
         row_layers: Sequence[RowLayer] = (),
+        facilities: LayerInput | None = None,
         forest_width_m: float | None = None,
         options: NetworkOptions = NetworkOptions(),
         crs: Any = None,
@@ -155,7 +164,7 @@ class Planner:
         self.options = options
         self.progress = progress
         self.inputs = _input_paths(
-            gps, pops, roads, forest, highways, *(layer.data for layer in row_layers)
+            gps, pops, roads, forest, highways, facilities, *(layer.data for layer in row_layers)
         )
         self.gps = nio.load_sites(gps, str_columns=("*",))
         self.pops = nio.load_pops(pops, str_columns=("*",))
@@ -163,6 +172,7 @@ class Planner:
             raise InputError(
                 "a PoP has the id 'TOTAL', which names the summary's total row; rename that PoP"
             )
+        self.facilities = nio.load_facilities(facilities) if facilities is not None else None
         roads_gdf = nio.load_roads(roads)
         forest_gdf = nio.load_forest(forest) if forest is not None else None
         highways_gdf = nio.load_highways(highways) if highways is not None else None
@@ -193,6 +203,8 @@ class Planner:
         margin = max(EXTENT_MARGIN_M, self.options.max_spur_m)
         check_within_extent(self.pops, roads, max_distance_m=margin)
         check_within_extent(self.gps, roads, max_distance_m=margin)
+        if self.facilities is not None:
+            check_within_extent(self.facilities, roads, max_distance_m=margin)
         for layer in extra:
             if layer is not None:
                 check_same_area(layer, roads)
@@ -201,6 +213,13 @@ class Planner:
     def edge_notes(self) -> pd.DataFrame:
         """Every edge measured against the right-of-way layers (computed on first use)."""
         return annotate_edges(self.network.edges, self.layers, progress=self.progress)
+
+    @cached_property
+    def facility_places(self) -> pd.DataFrame | None:
+        """Where each facility meets the roads (:func:`netplan.facilities.facility_places`)."""
+        if self.facilities is None:
+            return None
+        return facility_places(self.network, self.facilities, max_spur_m=self.options.max_spur_m)
 
     def weights(self, costs: CostModel) -> np.ndarray:
         """The routing weight of every network edge under ``costs``, in equivalent metres."""
@@ -243,6 +262,8 @@ class Planner:
         costs: CostModel = CostModel(),
         pops: Sequence[str] | None = None,
         permit_threshold_ha: float = 1.0,
+        lead_times: LeadTimes | Mapping[str, int] | None = None,
+        facility_options: FacilityOptions | None = None,
         **options: Any,
     ) -> Plan:
         """Design one variant on the planner's network.
@@ -258,6 +279,12 @@ class Planner:
             Plan only these PoPs (ids) and the GPs assigned to them; default every PoP.
         permit_threshold_ha
             Forest area per division above which general approval does not apply (flagged).
+        lead_times
+            Months from applying to each layer's permission, by layer name (e.g.
+            ``{"forest": 12, "nh": 4}``), overriding the layers' own (forest 12, national
+            highways 6, others 6 by default); sets the roll-out phases, not the routes.
+        facility_options
+            Which facilities to connect (:class:`~netplan.facilities.FacilityOptions`).
         **options
             Any field of :class:`~netplan.params.DesignOptions` overriding ``design``, e.g.
             ``topology="ring"``, ``ring_size=8``, ``assign_by="block"``.
@@ -267,6 +294,8 @@ class Planner:
         Plan
         """
         design = resolve_design(design, options)
+        lead = lead_times if isinstance(lead_times, LeadTimes) else LeadTimes(lead_times or {})
+        lead.for_layers(self.layers)  # an unknown layer name fails before any designing
         selected = self._select(pops)
         made = self._design(design, costs, selected)
         plain = None if costs.is_length_only else self._design(design, CostModel(), selected)
@@ -279,6 +308,9 @@ class Planner:
             design=design,
             costs=costs,
             permit_threshold_ha=permit_threshold_ha,
+            lead_times=lead,
+            facilities=self.facilities,
+            facility_options=facility_options,
             plain=plain,
             network=self.network,
             inputs=self.inputs,
@@ -317,6 +349,7 @@ class Planner:
             progress=self.progress,
         )
         made = _flagged(self.network, self.layers, designs, assignment, design)
+        made = dataclasses.replace(made, facilities=self.facility_places)
         if len(self._designed) >= _CACHED_DESIGNS:
             self._designed.pop(next(iter(self._designed)))
         self._designed[key] = made
@@ -432,12 +465,15 @@ def plan(
     forest: LayerInput | None = None,
     highways: LayerInput | None = None,
     row_layers: Sequence[RowLayer] = (),
+    facilities: LayerInput | None = None,
     forest_width_m: float | None = None,
     options: NetworkOptions = NetworkOptions(),
     crs: Any = None,
     design: DesignOptions | None = None,
     costs: CostModel = CostModel(),
     permit_threshold_ha: float = 1.0,
+    lead_times: LeadTimes | Mapping[str, int] | None = None,
+    facility_options: FacilityOptions | None = None,
     progress: bool = True,
     **design_options: Any,
 ) -> Plan:
@@ -445,11 +481,13 @@ def plan(
 
     Parameters
     ----------
-    gps, pops, roads, forest, highways, row_layers, forest_width_m, options, crs, progress
+    gps, pops, roads, forest, highways, row_layers, facilities, forest_width_m, options, crs
         The inputs and how the network is built, as for :class:`Planner`.
-    design, costs, permit_threshold_ha, **design_options
+    progress
+        Show progress bars.
+    design, costs, permit_threshold_ha, lead_times, facility_options, **design_options
         The variant, as for :meth:`Planner.plan` (e.g. ``topology="ring"``, ``ring_size=8``,
-        ``assign_by="block"``).
+        ``assign_by="block"``, ``lead_times={"forest": 18}``).
 
     Returns
     -------
@@ -465,6 +503,7 @@ def plan(
     True
     """
     chosen = resolve_design(design, design_options)  # bad options fail before any loading
+    lead = lead_times if isinstance(lead_times, LeadTimes) else LeadTimes(lead_times or {})
     planner = Planner(
         gps,
         pops,
@@ -472,9 +511,16 @@ def plan(
         forest=forest,
         highways=highways,
         row_layers=row_layers,
+        facilities=facilities,
         forest_width_m=forest_width_m,
         options=options,
         crs=crs,
         progress=progress,
     )
-    return planner.plan(chosen, costs=costs, permit_threshold_ha=permit_threshold_ha)
+    return planner.plan(
+        chosen,
+        costs=costs,
+        permit_threshold_ha=permit_threshold_ha,
+        lead_times=lead,
+        facility_options=facility_options,
+    )

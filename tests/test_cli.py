@@ -370,7 +370,13 @@ def test_lazy_package_keeps_its_names():
 
 @pytest.mark.parametrize(
     "marker",
-    [None, "loaded 92 GPs", "road network:", "designing routes", "INFO netplan.export: writing the plan"],
+    [
+        None,
+        "loaded 92 GPs",
+        "road network:",
+        "designing routes",
+        "INFO netplan.export: writing the plan",
+    ],
     ids=["importing", "loading", "network", "design", "writing"],
 )
 def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, marker):

@@ -501,37 +501,39 @@ def test_a_new_coloring_takes_a_few_lines(layers, monkeypatch):
     """A colouring registered as the module docs show: legend rows, colours, tooltips."""
     monkeypatch.setattr(maps, "ROUTE_COLORINGS", dict(ROUTE_COLORINGS))
 
-    @maps.register_route_coloring("phase")
-    def _color_by_phase(routes):
+    @maps.register_route_coloring("method")
+    def _color_by_method(routes):
         return coloring_from_column(
             routes,
-            "phase",
-            title="Roll-out phase",
+            "method",
+            title="Route method",
             colors={"1": "#000000"},
-            labels={"1": "Phase <1>"},
+            labels={"1": "Method <1>"},
         )
 
-    assert maps.ROUTE_COLORINGS["phase"] is _color_by_phase and "phase" not in ROUTE_COLORINGS
-    layers["routes"]["phase"] = ["1", "2", "1", None]
-    page = render(plan_map(**layers, color_by="phase"))
+    assert maps.ROUTE_COLORINGS["method"] is _color_by_method and "method" not in ROUTE_COLORINGS
+    layers["routes"]["method"] = ["1", "2", "1", None]
+    page = render(plan_map(**layers, color_by="method"))
     colors = {t.split("<br>")[2]: s["color"] for t, s in route_styles(page)}
     assert colors == {
-        "Roll-out phase: Phase &lt;1&gt;": "#000000",
-        "Roll-out phase: 2": PALETTE[1],
-        "Roll-out phase: none": PALETTE[2],
+        "Route method: Method &lt;1&gt;": "#000000",
+        "Route method: 2": PALETTE[1],
+        "Route method: none": PALETTE[2],
     }
     legend = control_html(page, "bottomright")
-    # by hand: phase 1 is segments 0 and 2 (2200 + 150 m), phase 2 segment 1, none the bridge
+    # by hand: method 1 is segments 0 and 2 (2200 + 150 m), method 2 segment 1, none the bridge
     assert (
-        "Phase &lt;1&gt; (2.4 km)" in legend and "2 (1.1 km)" in legend and "none (400 m)" in legend
+        "Method &lt;1&gt; (2.4 km)" in legend
+        and "2 (1.1 km)" in legend
+        and "none (400 m)" in legend
     )
-    with pytest.raises(MissingColumnError, match="'phase' column"):
-        plan_map(**dict(layers, routes=layers["routes"].drop(columns="phase")), color_by="phase")
+    with pytest.raises(MissingColumnError, match="'method' column"):
+        plan_map(**dict(layers, routes=layers["routes"].drop(columns="method")), color_by="method")
 
 
 def test_unknown_color_by():
     with pytest.raises(
-        InputError, match=r"unknown color_by 'method'; choose one of \['kind', 'pop'\]"
+        InputError, match=r"unknown color_by 'method'; choose one of \['kind', 'phase', 'pop'\]"
     ):
         plan_map(color_by="method")
 
