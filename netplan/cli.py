@@ -54,6 +54,18 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
         "--pop-key", metavar="COLUMN", help="PoP column matched against --assign-by"
     )
     parser.add_argument(
+        "--pop-capacity",
+        type=_positive_int,
+        metavar="N",
+        help="most GPs one PoP may serve (a 'capacity' column on the PoPs overrides it per PoP)",
+    )
+    parser.add_argument(
+        "--no-joint",
+        action="store_true",
+        help="assign each GP to its nearest PoP first, then design one tree per PoP (default: "
+        "assignment and shared trench designed together, so GPs may join another PoP's trench)",
+    )
+    parser.add_argument(
         "--row-layer",
         action="append",
         default=[],
@@ -240,6 +252,8 @@ def _run(args: argparse.Namespace) -> int:
         ring_size=args.ring_size,
         assign_by=args.assign_by,
         pop_key=args.pop_key,
+        pop_capacity=args.pop_capacity,
+        joint=not args.no_joint,
         options=NetworkOptions(
             heal_tolerance_m=args.heal_tolerance,
             max_spur_m=args.max_spur,

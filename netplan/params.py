@@ -105,6 +105,15 @@ class CostModel:
         )
 
 
+def _whole(value: object, minimum: int) -> bool:
+    """Whether ``value`` is a whole number (not a bool) of at least ``minimum``."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | np.integer)
+        and bool(value >= minimum)
+    )
+
+
 Topology = Literal["tree", "star", "ring"]
 TOPOLOGIES: tuple[str, ...] = ("tree", "star", "ring")
 
@@ -116,9 +125,10 @@ class DesignOptions:
     Parameters
     ----------
     topology
-        ``"tree"``: shared-trench Steiner tree per PoP; ``"star"``: independent shortest paths,
-        one cable per GP; ``"ring"``: rings of at most ``ring_size`` GPs that leave the PoP and
-        come back to it another way where the roads allow (see :mod:`netplan.design`).
+        ``"tree"``: shared-trench Steiner trees; ``"star"``: independent shortest paths to the
+        nearest PoP, one cable per GP; ``"ring"``: rings of at most ``ring_size`` GPs that leave
+        the PoP and come back to it another way where the roads allow (see
+        :mod:`netplan.design`).
     ring_size
         Most GP locations on one ring (GPs at one spot are one stop).
     ring_diversity
@@ -133,11 +143,23 @@ class DesignOptions:
     service_slack, service_margin_m
         A PoP's design considers the road nodes within ``service_slack`` times the road distance
         to its farthest GP plus ``service_margin_m`` (larger: slower, rarely shorter).
+    pop_capacity
+        The most GPs one PoP may serve (e.g. its OLT ports); a ``capacity`` column on the PoPs
+        overrides it per PoP. GPs over capacity move to the PoP that adds the least trench;
+        those no PoP with room can take are listed with a reason. None: no limit.
+    joint
+        With trees and rings and no ``assign_by``: assign GPs and design the trench as one
+        problem, so a GP may join another PoP's trench (:mod:`netplan.joint`). False: each GP
+        to its nearest PoP by road first, then one tree per PoP (kept for comparison).
 
     Examples
     --------
     >>> DesignOptions(topology="ring", ring_size=8).ring_size
     8
+    >>> DesignOptions(pop_capacity=0)
+    Traceback (most recent call last):
+    ...
+    netplan._errors.InputError: pop_capacity must be a whole number of GPs >= 1 (or None), got 0
     >>> DesignOptions(topology="mesh")
     Traceback (most recent call last):
     ...
@@ -151,27 +173,42 @@ class DesignOptions:
     pop_key: str | None = None
     service_slack: float = 1.5
     service_margin_m: float = 5000.0
+    pop_capacity: int | None = None
+    joint: bool = True
 
     def __post_init__(self) -> None:
         if self.topology not in TOPOLOGIES:
             choices = ", ".join(repr(t) for t in TOPOLOGIES)
             raise InputError(f"topology must be one of {choices}; got {self.topology!r}")
-        if isinstance(self.ring_size, bool) or not isinstance(self.ring_size, int | np.integer):
-            raise InputError(f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}")
-        if self.ring_size < 1:
-            raise InputError(f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}")
+        if not _whole(self.ring_size, 1):
+            raise InputError(
+                f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}"
+            )
         for name in ("ring_diversity", "service_margin_m"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
-                raise InputError(f"DesignOptions.{name} must be a finite number >= 0, got {value!r}")
+                raise InputError(
+                    f"DesignOptions.{name} must be a finite number >= 0, got {value!r}"
+                )
         if not (np.isfinite(self.service_slack) and self.service_slack >= 1):
             raise InputError(
                 f"DesignOptions.service_slack must be a finite number >= 1, got {self.service_slack!r}"
             )
+        if self.pop_capacity is not None and not _whole(self.pop_capacity, 1):
+            raise InputError(
+                f"pop_capacity must be a whole number of GPs >= 1 (or None), got {self.pop_capacity!r}"
+            )
+        if not isinstance(self.joint, bool | np.bool_):
+            raise InputError(f"joint must be True or False, got {self.joint!r}")
         for name in ("assign_by", "pop_key"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, str) and value.strip()):
                 raise InputError(f"{name} must be a column name, got {value!r}")
+
+    @property
+    def uses_joint_design(self) -> bool:
+        """True when GPs are assigned and the trench designed as one problem (see ``joint``)."""
+        return bool(self.joint) and self.assign_by is None and self.topology != "star"
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
