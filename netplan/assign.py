@@ -200,7 +200,7 @@ def pop_capacities(column: pd.Series, default: int | None) -> pd.Series:
 def over_capacity_reason(pop_id: str, limit: float, *, can_move: bool) -> str:
     """Why a GP is left over: its PoP is full (and, when GPs may move, so is every other it can
     reach)."""
-    full = f"PoP {pop_id} is full (capacity {limit:g} GPs)"
+    full = f"PoP {pop_id} is full (capacity: {limit:g} GP{'' if limit == 1 else 's'})"
     if can_move:
         return f"{full} and no PoP with room can reach it; raise pop_capacity or the PoPs' capacity"
     return f"{full} and assign_by keeps GPs on their own PoP; raise its capacity"

@@ -190,7 +190,7 @@ def test_short_capacity_lists_the_gps_left_over_with_a_reason():
     for joint in (True, False):
         p = netplan.plan(gps, pops, roads, joint=joint, progress=False)
         assert p.sites["routed"].to_dict() == {"g1": True, "g2": True, "g3": False}
-        assert "PoP A is full (capacity 2 GPs)" in p.sites.at["g3", "reason"]
+        assert "PoP A is full (capacity: 2 GPs)" in p.sites.at["g3", "reason"]
         assert p.summary.loc["TOTAL", "trench_km"] == pytest.approx(2.0)
         assert p.summary.loc["TOTAL", "unroutable"] == 1
     forest = steiner_forest(4, [0, 1, 2], [1, 2, 3], np.ones(3), [0], [1, 2, 3], capacity=[2])
