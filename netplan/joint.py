@@ -101,6 +101,7 @@ OVER_CAPACITY = "capacity"
 
 _JIT = {"cache": True, "nogil": True}
 _REL_TOL = 1e-9
+_TINY = 1e-9  # weight given to zero-weight edges in the windows' Steiner problems
 
 
 @dataclass(frozen=True, eq=False)
@@ -376,23 +377,30 @@ class _Search:
         keep = (inside[eu] | was_forest[eu]) & (inside[ev] | was_forest[ev])
         edges, eu, ev = edges[keep], eu[keep], ev[keep]
         chosen = self._solve(edges, np.unique(np.concatenate([eu, ev, window])))
-        after = float(self.w[chosen].sum())
-        if after < before - _REL_TOL * max(before, 1.0):
+        after = np.inf if chosen is None else float(self.w[chosen].sum())
+        if chosen is not None and after < before - _REL_TOL * max(before, 1.0):
             self._toggle(chosen, True)
             self._prune(np.unique(np.concatenate([window, eu, ev])))
             return before - after
         self._toggle(removed, True)
         return 0.0
 
-    def _solve(self, edges: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    def _solve(self, edges: np.ndarray, nodes: np.ndarray) -> np.ndarray | None:
         """The Steiner tree over ``edges`` (ending in ``nodes``) with the forest's pieces
-        contracted; global edge ids."""
+        contracted, as global edge ids; None if the search missed a terminal."""
         local, terminals = self._contract(nodes)
         if len(terminals) < 2:
             return edges[:0]
         lu, lv = local[self.u[edges]], local[self.v[edges]]
         n_local = int(local[nodes].max()) + 1
-        return edges[steiner_tree_arrays(n_local, lu, lv, self.w[edges], terminals)]
+        # zero weights are raised to a trace: on zero-weight edges the Steiner search has been
+        # seen to drop terminals (and to corrupt memory)
+        lw = np.maximum(self.w[edges], _TINY)
+        tree = steiner_tree_arrays(n_local, lu, lv, lw, terminals)
+        if not np.isin(terminals, np.concatenate([lu[tree], lv[tree]])).all():
+            log.warning("joint design: a window's Steiner tree missed terminals; window skipped")
+            return None
+        return edges[tree]
 
     def _contract(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Local node ids of ``nodes`` (a lookup over all nodes): the forest pieces holding a
@@ -624,15 +632,17 @@ def _redesigned(
     """The trees of roots whose terminals changed, each replaced by a Steiner tree over its
     terminals where that is lighter."""
     g = search
-    csr = CSRGraph.from_arrays(g.n, g.u, g.v, g.w)
+    w = np.maximum(g.w, _TINY)  # as in the windows
+    csr = CSRGraph.from_arrays(g.n, g.u, g.v, w)
     out = list(trees)
     for r in range(len(trees)):
         mine = np.unique(terminals[after == r])
         if np.array_equal(mine, np.unique(terminals[before == r])):
             continue
-        tree = design_routes(g.n, g.u, g.v, g.w, int(g.roots[r]), mine, csr=csr).edges
-        if g.w[tree].sum() < g.w[out[r]].sum():
-            out[r] = tree
+        design = design_routes(g.n, g.u, g.v, w, int(g.roots[r]), mine, csr=csr, length=g.w)
+        reached = set(design.depth) | {int(g.roots[r])}
+        if reached >= set(mine.tolist()) and g.w[design.edges].sum() < g.w[out[r]].sum():
+            out[r] = design.edges
     return out
 
 

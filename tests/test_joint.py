@@ -232,13 +232,15 @@ PROPS = settings(
 
 
 @st.composite
-def graphs(draw: st.DrawFn):
-    """A random sparse graph (possibly disconnected), 1-4 roots and 1-15 terminals."""
+def graphs(draw: st.DrawFn, zeros: bool = True):
+    """A random sparse graph (possibly disconnected, with loops, parallel and, if ``zeros``,
+    zero-weight edges), 1-4 roots and 1-15 terminals."""
     n = draw(st.integers(4, 40))
     m = draw(st.integers(n - 1, 3 * n))
     u = np.asarray(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)))
     v = np.asarray(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)))
-    w = np.asarray(draw(st.lists(st.floats(0.1, 100.0), min_size=m, max_size=m)))
+    weight = st.floats(0.1, 100.0) | st.just(0.0) if zeros else st.floats(0.1, 100.0)
+    w = np.asarray(draw(st.lists(weight, min_size=m, max_size=m)))
     nodes = draw(st.permutations(range(n)))
     k = draw(st.integers(1, min(4, n - 1)))
     roots = np.asarray(nodes[:k])
@@ -267,10 +269,10 @@ def _check_trees(forest, n, u, v, terminals) -> None:
 
 
 @PROPS
-@given(graphs())
-def test_forest_serves_every_reachable_terminal_once_and_beats_the_greedy(case) -> None:
+@given(graphs(), st.sampled_from([0, 300]))
+def test_forest_serves_every_reachable_terminal_once_and_beats_the_greedy(case, single) -> None:
     n, u, v, w, roots, terminals = case
-    forest = steiner_forest(n, u, v, w, roots, terminals)
+    forest = steiner_forest(n, u, v, w, roots, terminals, max_single=single)
     label = _components(n, u, v)
     reachable = np.isin(label[terminals], label[roots])
     assert ((forest.root_of >= 0) == reachable).all()
@@ -282,7 +284,7 @@ def test_forest_serves_every_reachable_terminal_once_and_beats_the_greedy(case) 
     ]
     assert sum(map(len, nodes)) == len(set().union(*nodes)), "trees share a node"
     assert forest.weight <= greedy_forest(n, u, v, w, roots, terminals).weight + 1e-9
-    again = steiner_forest(n, u, v, w, roots, terminals)
+    again = steiner_forest(n, u, v, w, roots, terminals, max_single=single)
     assert again.root_of.tolist() == forest.root_of.tolist()
     assert [t.tolist() for t in again.trees] == [t.tolist() for t in forest.trees]
 
@@ -310,7 +312,7 @@ def _reference_greedy(n, u, v, w, roots, terminals) -> float:
 
 
 @PROPS
-@given(graphs())
+@given(graphs(zeros=False))
 def test_greedy_matches_a_plain_reference(case) -> None:
     n, u, v, w, roots, terminals = case
     assert greedy_forest(n, u, v, w, roots, terminals).weight == pytest.approx(
@@ -319,11 +321,11 @@ def test_greedy_matches_a_plain_reference(case) -> None:
 
 
 @PROPS
-@given(graphs(), st.lists(st.integers(0, 6), min_size=4, max_size=4))
-def test_capacity_is_respected_and_nothing_is_lost(case, limits) -> None:
+@given(graphs(), st.lists(st.integers(0, 6), min_size=4, max_size=4), st.sampled_from([0, 300]))
+def test_capacity_is_respected_and_nothing_is_lost(case, limits, single) -> None:
     n, u, v, w, roots, terminals = case
     limits = np.asarray(limits[: len(roots)], dtype=float)
-    forest = steiner_forest(n, u, v, w, roots, terminals, capacity=limits)
+    forest = steiner_forest(n, u, v, w, roots, terminals, capacity=limits, max_single=single)
     served = forest.root_of >= 0
     assert (np.bincount(forest.root_of[served], minlength=len(roots)) <= limits).all()
     assert set(forest.reason[~served]) <= {"unreachable", OVER_CAPACITY}
