@@ -66,6 +66,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 from numba import njit
+from numpy.typing import ArrayLike
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from tqdm.auto import tqdm
@@ -480,7 +481,9 @@ def _improve(search: _Search, *, max_single: int, progress: bool) -> None:
     )
 
 
-def _checked(n_nodes, u, v, w, roots, terminals):
+def _checked(
+    n_nodes: int, u: ArrayLike, v: ArrayLike, w: ArrayLike, roots: ArrayLike, terminals: ArrayLike
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The inputs as arrays, checked."""
     n = int(n_nodes)
     u = np.asarray(u, dtype=np.int64)
@@ -520,11 +523,11 @@ def _result(search: _Search, terminals: np.ndarray) -> tuple[list[np.ndarray], n
 
 def greedy_forest(
     n_nodes: int,
-    u: np.ndarray,
-    v: np.ndarray,
-    w: np.ndarray,
-    roots: np.ndarray,
-    terminals: np.ndarray,
+    u: ArrayLike,
+    v: ArrayLike,
+    w: ArrayLike,
+    roots: ArrayLike,
+    terminals: ArrayLike,
 ) -> Forest:
     """Join each terminal along its shortest path to the nearest node already connected,
     growing from every root at once (the construction of :func:`steiner_forest`).
@@ -555,7 +558,14 @@ def greedy_forest(
     return _forest(w, roots, trees, root_of, np.where(root_of < 0, UNREACHABLE, ""))
 
 
-def _forest(w, roots, trees, root_of, reason) -> Forest:
+def _forest(
+    w: np.ndarray,
+    roots: np.ndarray,
+    trees: list[np.ndarray],
+    root_of: np.ndarray,
+    reason: np.ndarray,
+) -> Forest:
+    """The result, with its total weight."""
     trees = tuple(np.sort(np.asarray(t, dtype=np.int64)) for t in trees)
     weight = float(sum(w[t].sum() for t in trees))
     return Forest(
@@ -565,13 +575,13 @@ def _forest(w, roots, trees, root_of, reason) -> Forest:
 
 def steiner_forest(
     n_nodes: int,
-    u: np.ndarray,
-    v: np.ndarray,
-    w: np.ndarray,
-    roots: np.ndarray,
-    terminals: np.ndarray,
+    u: ArrayLike,
+    v: ArrayLike,
+    w: ArrayLike,
+    roots: ArrayLike,
+    terminals: ArrayLike,
     *,
-    capacity: np.ndarray | None = None,
+    capacity: ArrayLike | None = None,
     max_single: int = SINGLE_MAX_TERMINALS,
     progress: bool = False,
 ) -> Forest:
@@ -606,15 +616,15 @@ def steiner_forest(
         ``capacity`` not one number >= 0 per root.
     """
     n, u, v, w, roots, terminals = _checked(n_nodes, u, v, w, roots, terminals)
+    limits = None if capacity is None else np.asarray(capacity, dtype=float).ravel()
+    if limits is not None and (limits.shape != roots.shape or not (limits >= 0).all()):
+        raise InputError("steiner_forest: capacity must hold one number >= 0 per root")
     search = _Search(n, u, v, w, roots, terminals)
     search.grow()
     _improve(search, max_single=max_single, progress=progress)
     trees, root_of = _result(search, terminals)
     reason = np.where(root_of < 0, UNREACHABLE, "").astype(object)
-    if capacity is not None:
-        limits = np.asarray(capacity, dtype=float).ravel()
-        if limits.shape != roots.shape or not (limits >= 0).all():
-            raise InputError("steiner_forest: capacity must hold one number >= 0 per root")
+    if limits is not None:
         fit = _Capacity(search, terminals, trees, root_of, limits)
         fit.run()
         trees = _redesigned(search, terminals, fit.trees(), root_of, fit.root_of)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
 import netplan
+from netplan import cli
 from netplan.joint import OVER_CAPACITY, greedy_forest, steiner_forest
 from netplan.steiner import steiner_tree_arrays
 
@@ -397,3 +399,20 @@ def test_ladakh_joint_design(shared_data):
     planner = netplan.Planner(paths["gps"], paths["pops"], paths["roads"], progress=False)
     p = _check_against_baselines(planner)
     assert p.sites["routed"].mean() >= 0.9
+
+
+def test_command_line_capacity_and_no_joint(tmp_path, sample_paths):
+    def run(out, *flags):
+        args = ["plan", "--sites", str(sample_paths["gps"]), "--pops", str(sample_paths["pops"])]
+        args += ["--roads", str(sample_paths["roads"]), "--out", str(out), "--quiet", "--no-map"]
+        assert cli.main([*args, *flags]) == 0
+        return pd.read_csv(out / "sites.csv", dtype={"pop_id": str}), pd.read_csv(
+            out / "summary.csv", dtype={"pop_id": str}
+        ).set_index("pop_id")
+
+    sites, _ = run(tmp_path / "capped", "--pop-capacity", "25")
+    assert sites["routed"].all()
+    assert sites.groupby("pop_id").size().max() <= 25
+    _, joint = run(tmp_path / "joint")
+    _, per_pop = run(tmp_path / "per-pop", "--no-joint")
+    assert joint.at["TOTAL", "trench_km"] < per_pop.at["TOTAL", "trench_km"]
