@@ -282,8 +282,14 @@ class Planner:
     def _joint_design(
         self, design: DesignOptions, costs: CostModel
     ) -> tuple[pd.DataFrame, PopDesigns]:
-        """The joint assignment and trees of every PoP under ``costs`` (cached)."""
-        key = (_routing_key(costs), design.pop_capacity)
+        """The joint assignment and trees of every PoP under ``costs`` (cached; the service
+        area options matter only to the per-PoP trees compared when a capacity binds)."""
+        key = (
+            _routing_key(costs),
+            design.pop_capacity,
+            design.service_slack,
+            design.service_margin_m,
+        )
         if key not in self._joint:
             if len(self._joint) >= _CACHED_DESIGNS:
                 self._joint.pop(next(iter(self._joint)))
