@@ -35,7 +35,7 @@ Method
      pass is made; a window is kept only when it is lighter, so the forest never gets heavier
      than the construction. On three districts of the state benchmark (833 terminals, 15
      roots) the windows come out 0.07 % *lighter* than one Steiner tree over all of them, in
-     a fifth of the time; the whole state (9,356 terminals), which one tree cannot do in
+     a quarter of the time; the whole state (9,356 terminals), which one tree cannot do in
      minutes, takes seconds.
 3. **Capacity** (optional): a root serves at most its capacity in terminals. While a root is
    over capacity, a terminal at a leaf of its tree moves to the tree of another root with room,
