@@ -24,8 +24,12 @@ from netplan._tables import (
     summary_table,
     tradeoff_table,
 )
-from netplan.crs import metric_crs_for
-from netplan.facilities import FacilityOptions, add_facility_totals, facility_table
+from netplan.facilities import (
+    add_facility_schedule,
+    add_facility_totals,
+    facility_table,
+    reached_terminals,
+)
 from netplan.network import RoadNetwork
 from netplan.params import CostModel, DesignOptions
 from netplan.result import Plan
@@ -55,8 +59,9 @@ class Designed:
     rings
         One row per ring of a ring design (empty otherwise).
     facilities
-        Where each facility of the planner meets the road network
-        (:func:`netplan.facilities.facility_places`), or None without facilities.
+        Every facility of the planner: its listing and, for own terminals of the design, the
+        PoP, ``network_m`` and ``route_m`` (:func:`netplan.facilities.with_results`); None
+        without facilities.
     """
 
     assignment: pd.DataFrame
@@ -79,7 +84,6 @@ def assemble(
     permit_threshold_ha: float = 1.0,
     lead_times: LeadTimes | Mapping[str, int] | None = None,
     facilities: gpd.GeoDataFrame | None = None,
-    facility_options: FacilityOptions | None = None,
     plain: Designed | None = None,
     network: RoadNetwork | None = None,
     inputs: tuple[Path, ...] = (),
@@ -101,8 +105,8 @@ def assemble(
     lead_times
         Months to each layer's permission, overriding the layers' own
         (:class:`~netplan.rollout.LeadTimes`).
-    facilities, facility_options
-        The facility layer (:func:`netplan.io.load_facilities`) and which of them to connect.
+    facilities
+        The facility layer (:func:`netplan.io.load_facilities`).
     plain
         The length-only design of the same variant, for the trade-off of a permission-aware plan.
     network, inputs
@@ -110,7 +114,12 @@ def assemble(
     """
     permits = permit_register(made.crossings, layers, threshold_ha=permit_threshold_ha)
     sites = sites_table(gps, made.assignment, made.route_m)
-    roll = plan_rollout(made.routes, sites, permits, layers, lead_times=lead_times)
+    terminals = None
+    if made.facilities is not None:
+        terminals = made.facilities.index[reached_terminals(made.facilities)]
+    roll = plan_rollout(
+        made.routes, sites, permits, layers, lead_times=lead_times, facilities=terminals
+    )
     sites = sites.join(roll.sites)
     routes = made.routes.assign(phase=roll.route_phase)
     pops_tab = pops_table(pops, made.pop_status, sites, routes)
@@ -118,16 +127,11 @@ def assemble(
     if design.topology == "ring":
         summary = add_ring_totals(summary, made.rings)
     summary = add_rollout_totals(summary, sites)
-    facility_tab = None
+    facility_tab, schedule = None, roll.schedule
     if facilities is not None and made.facilities is not None:
-        facility_tab = facility_table(
-            facilities,
-            made.facilities,
-            sites,
-            options=facility_options or FacilityOptions(),
-            metric_crs=metric_crs_for(facilities),
-        )
+        facility_tab = facility_table(facilities, made.facilities, sites, roll.facilities)
         summary = add_facility_totals(summary, facility_tab)
+        schedule = add_facility_schedule(schedule, facility_tab)
     log_summary(summary)
     return Plan(
         routes=routes,
@@ -136,7 +140,7 @@ def assemble(
         crossings=made.crossings,
         permits=roll.permits,
         summary=summary,
-        rollout=roll.schedule,
+        rollout=schedule,
         facilities=facility_tab,
         lead_times=roll.months,
         design=design,

@@ -3,7 +3,9 @@ then the routes table (one row per segment) and the rings table.
 
 Two ways to the designs: :func:`design_pops` designs each PoP for GPs already assigned to it;
 :func:`design_joint` assigns and designs at once (a Steiner forest rooted at the PoPs, see
-:mod:`netplan.joint`), so a GP may join another PoP's trench.
+:mod:`netplan.joint`), so a GP may join another PoP's trench. Service points
+(:mod:`netplan.facilities`) are further terminals of both; segments list them apart from the GPs
+(``facility_ids``, ``facilities_served``).
 
 Private plumbing of :mod:`netplan.planner`; the graph work itself is in :mod:`netplan.design`.
 """
@@ -21,7 +23,7 @@ import pandas as pd
 import shapely
 from tqdm.auto import tqdm
 
-from netplan._csr import CSRGraph
+from netplan._csr import CSRGraph, path_edges
 from netplan._errors import NetplanError
 from netplan.assign import fit_capacity, node_to_pop, over_capacity_reason
 from netplan.design import Design, _root_edges, design_routes
@@ -34,6 +36,7 @@ __all__ = [
     "design_pops",
     "design_joint",
     "routes_frame",
+    "facility_results",
     "ROUTE_COLUMNS",
     "RING_COLUMNS",
 ]
@@ -54,6 +57,8 @@ ROUTE_COLUMNS = [
     "cable_m",
     "gps_served",
     "gp_ids",
+    "facilities_served",
+    "facility_ids",
 ]
 _ROUTE_DTYPES = {
     "edge_id": np.int64,
@@ -61,6 +66,7 @@ _ROUTE_DTYPES = {
     "length_m": float,
     "cable_m": float,
     "gps_served": np.int64,
+    "facilities_served": np.int64,
 }
 
 
@@ -78,12 +84,16 @@ class PopDesigns:
         For each designed PoP, its network node.
     failures
         PoPs whose design failed, with the reason given to their GPs.
+    facility_nodes
+        For each designed PoP serving facilities as own terminals, their network nodes
+        (indexed by facility id).
     """
 
     designs: dict[str, Design] = field(default_factory=dict)
     gp_nodes: dict[str, pd.Series] = field(default_factory=dict)
     roots: dict[str, int] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    facility_nodes: dict[str, pd.Series] = field(default_factory=dict)
 
     def weight(self, weights: np.ndarray) -> float:
         """Total weight of the designs' edges (an edge in two designs counts twice)."""
@@ -97,15 +107,23 @@ class PopDesigns:
             gp_nodes={p: n for p, n in self.gp_nodes.items() if p in keep},
             roots={p: r for p, r in self.roots.items() if p in keep},
             failures={p: f for p, f in self.failures.items() if p in keep},
+            facility_nodes={p: n for p, n in self.facility_nodes.items() if p in keep},
         )
 
-    def route_m(self, index: pd.Index) -> pd.Series:
-        """Distance along its PoP's design from the PoP to each GP (NaN where not designed)."""
+    def route_m(self, index: pd.Index, *, facilities: bool = False) -> pd.Series:
+        """Distance along its PoP's design from the PoP to each GP (or, with ``facilities``,
+        each facility; NaN where not designed)."""
         out = pd.Series(np.nan, index=index, dtype=float)
-        for pop_id, nodes in self.gp_nodes.items():
+        for pop_id, nodes in (self.facility_nodes if facilities else self.gp_nodes).items():
             depth = {**self.designs[pop_id].depth, self.roots[pop_id]: 0.0}
-            out.loc[nodes.index] = [depth.get(int(n), np.nan) for n in nodes.to_numpy()]
+            mine = nodes[nodes.index.isin(index)]
+            out.loc[mine.index] = [depth.get(int(n), np.nan) for n in mine.to_numpy()]
         return out
+
+    def facility_pops(self) -> pd.Series:
+        """The PoP whose design serves each facility terminal (index facility id)."""
+        found = [pd.Series(pop_id, index=n.index) for pop_id, n in self.facility_nodes.items()]
+        return pd.concat(found).astype(object) if found else pd.Series(dtype=object)
 
 
 def design_pops(
@@ -114,10 +132,12 @@ def design_pops(
     assignment: pd.DataFrame,
     options: DesignOptions,
     *,
+    facilities: pd.DataFrame | None = None,
     csr: CSRGraph | None = None,
     progress: bool = True,
 ) -> PopDesigns:
-    """Design every PoP that has GPs assigned (``assignment["reason"] == ""``).
+    """Design every PoP that has GPs assigned (``assignment["reason"] == ""``) or facilities
+    to serve (``facilities``: ``pop_id``, ``node``, ``network_m`` per facility terminal).
 
     A PoP whose design fails with a netplan error (e.g. a GP it cannot reach) is recorded in
     :attr:`PopDesigns.failures`; other errors are bugs and propagate.
@@ -129,10 +149,19 @@ def design_pops(
     pop_nodes = network.pops["node"]
     out = PopDesigns()
     assigned = assignment[assignment["reason"] == ""]
-    groups = list(assigned.groupby("pop_id", sort=True))
-    for pop_id, group in tqdm(groups, desc="designing routes", unit="PoP", disable=not progress):
+    groups = dict(tuple(assigned.groupby("pop_id", sort=True)))
+    served = {} if facilities is None else dict(tuple(facilities.groupby("pop_id", sort=True)))
+    empty = assigned.iloc[:0]
+    pop_ids = sorted(set(groups) | set(served), key=str)
+    for pop_id in tqdm(pop_ids, desc="designing routes", unit="PoP", disable=not progress):
+        group = groups.get(pop_id, empty)
         root = int(pop_nodes.at[pop_id])
         nodes = gp_nodes.loc[group.index].astype(np.int64)
+        extra = served.get(pop_id)
+        extra_nodes = pd.Series(dtype=np.int64) if extra is None else extra["node"].astype(np.int64)
+        reach = [group["network_m"].to_numpy(dtype=float)]
+        if extra is not None:
+            reach.append(extra["network_m"].to_numpy(dtype=float))
         try:
             design = design_routes(
                 n_nodes,
@@ -140,7 +169,7 @@ def design_pops(
                 v,
                 weights,
                 root,
-                nodes.to_numpy(),
+                np.concatenate([nodes.to_numpy(), extra_nodes.to_numpy()]),
                 topology=options.topology,
                 csr=csr,
                 length=length,
@@ -148,7 +177,7 @@ def design_pops(
                 diversity=options.ring_diversity,
                 slack=options.service_slack,
                 margin=options.service_margin_m,
-                reach=float(np.nanmax(group["network_m"].to_numpy(dtype=float), initial=0.0)),
+                reach=float(np.nanmax(np.concatenate(reach), initial=0.0)),
             )
         except NetplanError as exc:  # keep the other PoPs; report this one
             log.warning("design failed for PoP %s: %s", pop_id, exc)
@@ -157,6 +186,8 @@ def design_pops(
         out.designs[str(pop_id)] = design
         out.gp_nodes[str(pop_id)] = nodes
         out.roots[str(pop_id)] = root
+        if len(extra_nodes):
+            out.facility_nodes[str(pop_id)] = extra_nodes
     return out
 
 
@@ -167,6 +198,7 @@ def design_joint(
     capacity: pd.Series,
     options: DesignOptions,
     *,
+    facilities: pd.Series | None = None,
     csr: CSRGraph,
     length_csr: CSRGraph,
     progress: bool = True,
@@ -191,6 +223,10 @@ def design_joint(
         The most GPs each PoP may serve, by PoP id (inf: no limit).
     options
         The design options (service area of the per-PoP trees compared under capacity).
+    facilities
+        Network nodes of service points to connect too (index facility id). They are terminals
+        of the forest; capacities count GPs only, so with a capacity the trees are designed for
+        the GPs and each facility then joins the nearest tree by its shortest path.
     csr, length_csr
         The network weighted by ``weights`` and by length (road distances for ``network_m``).
     progress
@@ -200,26 +236,39 @@ def design_joint(
     -------
     assignment, designs
         The assignment (``pop_id`` = the root of the GP's tree, ``network_m`` = its road
-        distance to that PoP, ``reason`` for GPs left over) and one tree per PoP serving GPs.
+        distance to that PoP, ``reason`` for GPs left over) and one tree per PoP serving GPs or
+        facilities (:attr:`PopDesigns.facility_nodes`).
     """
+    capped = bool(np.isfinite(capacity.to_numpy(dtype=float)).any())
     assignment, designs = _forest_designs(
-        network, weights, nearest, capacity, length_csr=length_csr, progress=progress
+        network,
+        weights,
+        nearest,
+        capacity,
+        facilities=None if capped else facilities,
+        length_csr=length_csr,
+        progress=progress,
     )
-    served = assignment.loc[assignment["reason"] == "", "pop_id"].value_counts()
-    if not (served.reindex(capacity.index, fill_value=0) >= capacity).any():
+    if not capped:
         return assignment, designs
-    per_pop = fit_capacity(nearest, network, capacity, csr=length_csr, can_move=True)
-    tree = dataclasses.replace(options, topology="tree")
-    alternative = design_pops(network, weights, per_pop, tree, csr=csr, progress=progress)
-    for pop_id, reason in alternative.failures.items():
-        per_pop.loc[per_pop["pop_id"] == pop_id, "reason"] = reason
-    scores = [
-        (-int((table["reason"] == "").sum()), made.weight(weights))
-        for table, made in ((assignment, designs), (per_pop, alternative))
-    ]
-    log.info("within capacity: joint forest %s, per-PoP trees %s (GPs left over, weight)", *scores)
-    if scores[1] < scores[0]:
-        return per_pop, alternative
+    served = assignment.loc[assignment["reason"] == "", "pop_id"].value_counts()
+    if (served.reindex(capacity.index, fill_value=0) >= capacity).any():
+        per_pop = fit_capacity(nearest, network, capacity, csr=length_csr, can_move=True)
+        tree = dataclasses.replace(options, topology="tree")
+        alternative = design_pops(network, weights, per_pop, tree, csr=csr, progress=progress)
+        for pop_id, reason in alternative.failures.items():
+            per_pop.loc[per_pop["pop_id"] == pop_id, "reason"] = reason
+        scores = [
+            (-int((table["reason"] == "").sum()), made.weight(weights))
+            for table, made in ((assignment, designs), (per_pop, alternative))
+        ]
+        log.info(
+            "within capacity: joint forest %s, per-PoP trees %s (GPs left over, weight)", *scores
+        )
+        if scores[1] < scores[0]:
+            assignment, designs = per_pop, alternative
+    if facilities is not None and len(facilities):
+        _attach(network, designs, facilities, csr)
     return assignment, designs
 
 
@@ -229,10 +278,12 @@ def _forest_designs(
     nearest: pd.DataFrame,
     capacity: pd.Series,
     *,
+    facilities: pd.Series | None,
     length_csr: CSRGraph,
     progress: bool,
 ) -> tuple[pd.DataFrame, PopDesigns]:
-    """The joint assignment and the trees of the Steiner forest rooted at the PoPs."""
+    """The joint assignment and the trees of the Steiner forest rooted at the PoPs (GPs and
+    ``facilities`` as terminals; only GPs are given a capacity)."""
     u, v, length = network.arrays()
     owner = node_to_pop(network.pops.loc[network.pops["status"] == "ok", "node"].astype(np.int64))
     roots = np.asarray(sorted(owner), dtype=np.int64)
@@ -240,19 +291,22 @@ def _forest_designs(
     assignment = nearest.copy()
     todo = assignment.index[assignment["reason"] == ""]
     nodes = network.gps.loc[todo, "node"].astype(np.int64).to_numpy()
+    extra = pd.Series(dtype=np.int64) if facilities is None else facilities.astype(np.int64)
     forest = steiner_forest(
         len(network.nodes),
         u,
         v,
         weights,
         roots,
-        nodes,
-        capacity=capacity.reindex(pop_ids).to_numpy(dtype=float),
+        np.concatenate([nodes, extra.to_numpy()]),
+        capacity=None if len(extra) else capacity.reindex(pop_ids).to_numpy(dtype=float),
         progress=progress,
     )
-    served = forest.root_of >= 0
-    assignment.loc[todo[served], "pop_id"] = [pop_ids[r] for r in forest.root_of[served]]
-    for gp_id in todo[forest.reason == OVER_CAPACITY]:
+    root_of, extra_root = forest.root_of[: len(nodes)], forest.root_of[len(nodes) :]
+    reason = forest.reason[: len(nodes)]
+    served = root_of >= 0
+    assignment.loc[todo[served], "pop_id"] = [pop_ids[r] for r in root_of[served]]
+    for gp_id in todo[reason == OVER_CAPACITY]:
         pop_id = assignment.at[gp_id, "pop_id"]
         assignment.at[gp_id, "reason"] = over_capacity_reason(
             pop_id, capacity[pop_id], can_move=True
@@ -262,23 +316,60 @@ def _forest_designs(
     by_pop = assignment.loc[todo[served], "pop_id"]
     for r, tree in enumerate(forest.trees):
         mine = gp_nodes[by_pop == pop_ids[r]]
-        if mine.empty:
+        theirs = extra[extra_root == r]
+        if mine.empty and theirs.empty:
             continue
+        terminals = set(mine.tolist()) | set(theirs.tolist())
         designs.designs[pop_ids[r]] = _root_edges(
-            tree, u, v, length, int(roots[r]), set(mine.tolist()) - {int(roots[r])}
+            tree, u, v, length, int(roots[r]), terminals - {int(roots[r])}
         )
         designs.gp_nodes[pop_ids[r]] = mine
         designs.roots[pop_ids[r]] = int(roots[r])
+        if len(theirs):
+            designs.facility_nodes[pop_ids[r]] = theirs
     assignment.loc[todo, "network_m"] = np.nan
     assignment.loc[gp_nodes.index, "network_m"] = _road_distances(designs, length_csr)
     return assignment, designs
 
 
-def _road_distances(designs: PopDesigns, length_csr: CSRGraph) -> pd.Series:
-    """Each designed GP's road distance to its PoP (a search bounded by its distance along
-    the design, which is never shorter)."""
+def _attach(
+    network: RoadNetwork, designs: PopDesigns, facilities: pd.Series, csr: CSRGraph
+) -> None:
+    """Join each facility to the nearest design (under ``csr``'s weights) by its shortest path
+    and make it a terminal of that design (in place). Paths start at every node of every design
+    at once, so they never run through another design and never close a cycle."""
+    u, v, length = network.arrays()
+    owner: dict[int, str] = {}
+    for pop_id in sorted(designs.designs, key=str):
+        design = designs.designs[pop_id]
+        for node in [designs.roots[pop_id], *design.parent_node.tolist(), *design.child_node]:
+            owner.setdefault(int(node), pop_id)
+    _, pred, source = csr.dijkstra(np.asarray(sorted(owner), dtype=np.int64), multi=True)
+    added: dict[str, list[np.ndarray]] = {}
+    joined: dict[str, list[str]] = {}
+    for facility_id, node in facilities.sort_index().items():
+        if source[node] < 0:
+            continue  # no design reachable: listed as not reached
+        pop_id = owner[int(source[node])]
+        added.setdefault(pop_id, []).append(path_edges(csr, pred, int(node)))
+        joined.setdefault(pop_id, []).append(facility_id)
+    for pop_id, paths in added.items():
+        design = designs.designs[pop_id]
+        mine = facilities.loc[joined[pop_id]]
+        root = designs.roots[pop_id]
+        terminals = set(designs.gp_nodes[pop_id].tolist()) | set(mine.tolist())
+        edges = np.unique(np.concatenate([design.edges, *paths]))
+        designs.designs[pop_id] = _root_edges(edges, u, v, length, root, terminals - {root})
+        designs.facility_nodes[pop_id] = mine
+
+
+def _road_distances(
+    designs: PopDesigns, length_csr: CSRGraph, *, facilities: bool = False
+) -> pd.Series:
+    """Each designed GP's (or facility's) road distance to its PoP (a search bounded by its
+    distance along the design, which is never shorter)."""
     out = []
-    for pop_id, nodes in designs.gp_nodes.items():
+    for pop_id, nodes in (designs.facility_nodes if facilities else designs.gp_nodes).items():
         depth = designs.designs[pop_id].depth
         reach = max((depth.get(int(n), 0.0) for n in nodes.tolist()), default=0.0)
         dist, _ = length_csr.dijkstra(designs.roots[pop_id], limit=reach * (1 + 1e-9) + 1e-6)
@@ -286,8 +377,59 @@ def _road_distances(designs: PopDesigns, length_csr: CSRGraph) -> pd.Series:
     return pd.concat(out) if out else pd.Series(dtype=float)
 
 
+def facility_results(
+    designs: PopDesigns,
+    pop_of: pd.Series,
+    length_csr: CSRGraph,
+    *,
+    planned: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """What the design made of each facility terminal.
+
+    Parameters
+    ----------
+    designs
+        The variant's designs (facility terminals in :attr:`PopDesigns.facility_nodes`).
+    pop_of
+        The PoP meant to serve each facility terminal (index facility id; None where no PoP
+        can be reached).
+    length_csr
+        The network weighted by length.
+    planned
+        The PoPs of the variant (None: all); facilities of other PoPs are listed as such.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index: ``pop_id``, ``network_m`` (road distance to that PoP), ``route_m`` (along
+        the design; NaN when not reached) and ``reason`` ("" when designed).
+    """
+    route_m = designs.route_m(pop_of.index, facilities=True)
+    reason = pd.Series("", index=pop_of.index, dtype=object)
+    for facility_id, pop_id in pop_of.items():
+        if pop_id is None or pd.isna(pop_id):
+            reason[facility_id] = "no road path to any PoP"
+        elif planned is not None and pop_id not in planned:
+            reason[facility_id] = f"served by PoP {pop_id}, which is not among the PoPs planned"
+        elif pop_id in designs.failures:
+            reason[facility_id] = designs.failures[pop_id]
+        elif np.isnan(route_m[facility_id]):
+            reason[facility_id] = f"not reached by the design of PoP {pop_id} (please report this)"
+    return pd.DataFrame(
+        {
+            "pop_id": pop_of.astype(object),
+            "network_m": _road_distances(designs, length_csr, facilities=True)
+            .reindex(pop_of.index)
+            .astype(float),
+            "route_m": route_m,
+            "reason": reason,
+        },
+        index=pop_of.index,
+    )
+
+
 def _gps_by_node(nodes: pd.Series) -> dict[int, list[str]]:
-    """GP ids at each node, sorted."""
+    """Site (GP or facility) ids at each node, sorted."""
     by_node: dict[int, list[str]] = {}
     for gp_id, node in sorted(nodes.items(), key=lambda kv: str(kv[0])):
         by_node.setdefault(int(node), []).append(str(gp_id))
@@ -313,25 +455,35 @@ def _ring_rows(pop_id: str, design: Design, by_node: dict[int, list[str]]) -> li
 
 
 def _segment_rows(
-    pop_id: str, design: Design, by_node: dict[int, list[str]], length: np.ndarray, *, star: bool
+    pop_id: str,
+    design: Design,
+    by_node: tuple[dict[int, list[str]], dict[int, list[str]]],
+    length: np.ndarray,
+    *,
+    star: bool,
 ) -> list[dict[str, Any]]:
-    """One row per edge of a PoP's design: the GPs it serves and the cable laid in it."""
+    """One row per edge of a PoP's design: the GPs and facilities it serves (``by_node``: the
+    ids of each at every node) and the cable laid in it."""
+    gps_at, facilities_at = by_node
     rings_of_edge: dict[int, list[str]] = {}
     for k, ring in enumerate(design.rings, start=1):
         for e in np.unique(ring.edges).tolist():
             rings_of_edge.setdefault(e, []).append(f"{pop_id}-R{k}")
     rows = []
     for i, edge_id in enumerate(design.edges.tolist()):
-        served = [g for n in design.served[i] for g in by_node.get(n, ())]
-        # a star lays one cable per GP (GPs sharing a node included); trees and rings lay one
-        # cable per pass
-        passes = len(served) if star else int(design.cable_count[i])
+        served = [g for n in design.served[i] for g in gps_at.get(n, ())]
+        facilities = [f for n in design.served[i] for f in facilities_at.get(n, ())]
+        # a star lays one cable per site (sites sharing a node included); trees and rings lay
+        # one cable per pass
+        passes = len(served) + len(facilities) if star else int(design.cable_count[i])
         row = {
             "pop_id": pop_id,
             "edge_id": int(edge_id),
             "cable_m": float(length[edge_id] * passes),
             "gps_served": len(served),
             "gp_ids": ";".join(served),
+            "facilities_served": len(facilities),
+            "facility_ids": ";".join(facilities),
         }
         if design.rings:
             row["ring_ids"] = ";".join(rings_of_edge.get(int(edge_id), []))
@@ -348,9 +500,11 @@ def routes_frame(
     ring_rows: list[dict[str, Any]] = []
     flips: list[np.ndarray] = []
     edge_u = network.edges["u"].to_numpy()
+    no_facilities = pd.Series(dtype=np.int64)
     for pop_id, design in designs.designs.items():
         by_node = _gps_by_node(designs.gp_nodes[pop_id])
-        rows.extend(_segment_rows(pop_id, design, by_node, length, star=topology == "star"))
+        at = (by_node, _gps_by_node(designs.facility_nodes.get(pop_id, no_facilities)))
+        rows.extend(_segment_rows(pop_id, design, at, length, star=topology == "star"))
         ring_rows.extend(_ring_rows(pop_id, design, by_node))
         flips.append(edge_u[design.edges] != design.parent_node)
     flip = np.concatenate(flips) if flips else np.zeros(0, dtype=bool)

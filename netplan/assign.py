@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "assign_to_pops",
+    "nearest_pops",
     "node_to_pop",
     "capacity_column",
     "pop_capacities",
@@ -95,14 +96,11 @@ def assign_to_pops(
         return result
 
     if by is None:
-        nodes = ok_pops["node"].astype(np.int64).to_numpy()
-        dist, _, sources = csr.dijkstra(np.unique(nodes), multi=True)
-        owner = node_to_pop(ok_pops["node"].astype(np.int64))
         ids = gp_table.index[ok_gps]
-        gp_nodes = gp_table.loc[ids, "node"].astype(np.int64).to_numpy()
-        reach = np.isfinite(dist[gp_nodes])
-        result.loc[ids[reach], "pop_id"] = [owner[int(s)] for s in sources[gp_nodes[reach]]]
-        result.loc[ids[reach], "network_m"] = dist[gp_nodes[reach]]
+        nearest = nearest_pops(network, gp_table.loc[ids, "node"].astype(np.int64), csr=csr)
+        reach = nearest["pop_id"].notna().to_numpy()
+        result.loc[ids[reach], "pop_id"] = nearest["pop_id"].to_numpy()[reach]
+        result.loc[ids[reach], "network_m"] = nearest["network_m"].to_numpy()[reach]
         result.loc[ids[~reach], "reason"] = "no road path to any PoP"
         return result
 
@@ -136,6 +134,40 @@ def assign_to_pops(
         unreachable = group.index[~np.isfinite(d)]
         result.loc[unreachable, "reason"] = f"no road path to its PoP {pop_id}"
     return result
+
+
+def nearest_pops(network: RoadNetwork, nodes: pd.Series, *, csr: CSRGraph) -> pd.DataFrame:
+    """The PoP nearest by road to each of ``nodes`` (network nodes, any index).
+
+    Parameters
+    ----------
+    network
+        The road network with its snapped PoPs.
+    nodes
+        Network nodes of the sites (GPs, facilities).
+    csr
+        The network weighted by length.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index: ``pop_id`` (None where no PoP can be reached) and ``network_m`` (the road
+        distance to it, NaN where none).
+    """
+    ok_pops = network.pops.loc[network.pops["status"] == "ok", "node"].astype(np.int64)
+    out = pd.DataFrame(
+        {"pop_id": pd.Series([None] * len(nodes), dtype=object), "network_m": np.nan},
+        index=nodes.index,
+    )
+    if ok_pops.empty or not len(nodes):
+        return out
+    dist, _, sources = csr.dijkstra(np.unique(ok_pops.to_numpy()), multi=True)
+    owner = node_to_pop(ok_pops)
+    at = nodes.to_numpy(dtype=np.int64)
+    reach = np.isfinite(dist[at])
+    out.loc[out.index[reach], "pop_id"] = [owner[int(s)] for s in sources[at[reach]]]
+    out.loc[out.index[reach], "network_m"] = dist[at[reach]]
+    return out
 
 
 def _pop_key_values(pops: gpd.GeoDataFrame | None, by: str, pop_key: str | None) -> list[pd.Series]:

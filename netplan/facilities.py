@@ -1,23 +1,35 @@
 """Public service points (hospitals, health centres, schools, Lok Seva Kendras) planned with the GPs.
 
-A facility layer (:func:`netplan.io.load_facilities`: points with a category) is listed in full in
+A facility layer (:func:`netplan.io.load_facilities`: points with a category) is snapped onto the
+road network like the GPs (``RoadNetwork.facilities``) and listed in full in
 :attr:`Plan.facilities <netplan.result.Plan>`: every input facility comes out either connected or
-with the reason it is not. The listing rules, in this order:
+with the reason it is not. The listing rules, in this order (:func:`facility_status`):
 
 1. **unknown category**: a facility without a category, or (with
    :attr:`FacilityOptions.categories`) with a category not among those to connect, is listed and
    not connected;
 2. **at a GP**: a facility within :attr:`FacilityOptions.colocated_m` of a GP is served through
    that GP's connection (``served_by`` names the GP; it is connected when the GP is routed and
-   shares its distances and phase);
+   shares its PoP, distances, permits and phase);
 3. **duplicate**: a facility of the same category within ``colocated_m`` of an earlier one (file
-   order) is the same service point (``served_by`` names the first); a repeated id is kept with a
-   ``#2``, ``#3``... suffix and connected like any other;
+   order) is the same service point (``served_by`` names the first and it shares its status); a
+   repeated id is kept with a ``#2``, ``#3``... suffix and connected like any other;
 4. **far from roads**: a facility farther than the network's spur limit from every road, or on a
-   road fragment that reaches no PoP, is not connected (the reason gives the distance);
-5. the others are connected as their own terminals of the design.
+   road fragment that reaches no PoP (facilities get no bridge links), is not connected (the
+   reason gives the distance);
+5. **beyond reach** (with :attr:`FacilityOptions.reach_m`): a facility whose road distance to the
+   GPs' fibre is above the reach is not connected (:func:`reach_distances` defines the distance);
+6. the others are **own terminals** of the design, like GPs: in the joint design they join
+   whichever PoP's tree serves them best, in per-PoP designs (stars, ``assign_by``,
+   ``joint=False``) the PoP nearest by road; route segments list them in ``facility_ids`` and
+   count them in ``facilities_served`` (and in a star's cables), and their ``network_m``,
+   ``route_m``, ``permits_needed``, ``ready_month`` and ``phase`` are taken from their own path
+   (the segments whose ``facility_ids`` hold them) like a GP's. A PoP's capacity counts GPs
+   only: with a capacity, the joint trees are designed for the GPs and each facility then joins
+   the nearest tree by its shortest path.
 
-Counting connected facilities per category is :func:`add_facility_totals`.
+:func:`facility_table` makes the table of a plan; :func:`add_facility_totals` counts connected
+facilities per PoP and category in the summary.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ import pandas as pd
 import shapely
 
 from netplan._checks import bounded, check_fields
+from netplan._csr import CSRGraph
 from netplan._errors import InputError
 from netplan.crs import WGS84
 from netplan.io import category_key
@@ -40,9 +53,16 @@ from netplan.network import RoadNetwork
 __all__ = [
     "FacilityOptions",
     "FACILITY_COLUMNS",
-    "facility_places",
+    "facility_status",
+    "own_terminals",
+    "reach_distances",
+    "beyond_reach",
+    "with_results",
+    "reached_terminals",
     "facility_table",
     "add_facility_totals",
+    "add_facility_schedule",
+    "FACILITY_ROLLOUT_COLUMNS",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,15 +76,14 @@ FACILITY_COLUMNS = [
     "served_by",
     "network_m",
     "route_m",
-    "phase",
+    "permits_needed",
     "ready_month",
+    "phase",
 ]
 """Columns of :attr:`Plan.facilities` (index ``facility_id``, plus ``geometry``)."""
 
-PENDING = (
-    "not connected yet: connecting service points as their own design terminals comes with the "
-    "joint Steiner design"
-)
+STATUS_COLUMNS = ["reason", "via_gp", "via_facility", "via_m", "node"]
+"""Columns of :func:`facility_status` (the listing before designing)."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +98,15 @@ class FacilityOptions:
     categories
         Connect only facilities of these categories (matched ignoring case and spaces); None
         connects every category.
+    reach_m
+        Connect only facilities within this road distance (metres) of the GPs' fibre
+        (:func:`reach_distances`); the others are listed with the reason. None connects every
+        facility the roads reach.
 
     Examples
     --------
-    >>> FacilityOptions(categories=("Medical", "Education")).categories
-    ('Medical', 'Education')
+    >>> FacilityOptions(categories=("Medical", "Education"), reach_m=2000).reach_m
+    2000.0
     >>> FacilityOptions(colocated_m=-5)
     Traceback (most recent call last):
     ...
@@ -97,6 +120,12 @@ class FacilityOptions:
         why="a service point that far from a GP is not in its building; connect it on its own",
     )
     categories: tuple[str, ...] | None = None
+    reach_m: float | None = bounded(
+        None,
+        maximum=100_000.0,
+        unit="m",
+        why="that is no limit at all; leave the reach unset to connect every facility",
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -111,41 +140,6 @@ class FacilityOptions:
             object.__setattr__(self, "categories", tuple(c.strip() for c in self.categories))
 
 
-def facility_places(
-    network: RoadNetwork, facilities: gpd.GeoDataFrame, *, max_spur_m: float
-) -> pd.DataFrame:
-    """Where each facility meets the road network: the nearest road and whether it leads to a
-    PoP (no design needed).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``facility_id``: ``road_m`` (straight distance to the nearest road) and
-        ``reason`` ("" when a road within ``max_spur_m`` leads to a PoP).
-    """
-    edges = network.edges
-    roads = edges[edges["kind"] == "road"]
-    points = facilities.geometry.to_crs(network.crs)
-    out = pd.DataFrame(
-        {"road_m": np.nan, "reason": "no road in the network"}, index=facilities.index
-    )
-    if not len(roads) or not len(points):
-        return out
-    where, nearest = roads.sindex.nearest(points.to_numpy(), return_distance=True)
-    out.iloc[where[0], out.columns.get_loc("road_m")] = nearest
-    component = network.nodes["component"].to_numpy()
-    pop_nodes = network.pops.loc[network.pops["status"] == "ok", "node"].astype(np.int64)
-    with_pop = set(component[pop_nodes.to_numpy()].tolist())
-    edge_comp = component[roads["u"].to_numpy()[where[1]]]
-    reason = np.where(
-        nearest > max_spur_m,
-        [f"farther than {max_spur_m:g} m from any road (nearest road {d:.0f} m)" for d in nearest],
-        np.where([c in with_pop for c in edge_comp], "", "its nearest road does not reach any PoP"),
-    )
-    out.iloc[where[0], out.columns.get_loc("reason")] = reason
-    return out
-
-
 def _colocated(
     points: np.ndarray, others: np.ndarray, distance_m: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -153,13 +147,15 @@ def _colocated(
     and its distance."""
     match = np.full(len(points), -1, dtype=np.int64)
     dist = np.full(len(points), np.nan)
-    if not len(points) or not len(others):
+    present = ~(shapely.is_missing(points) | shapely.is_empty(points))
+    if not present.any() or not len(others):
         return match, dist
     tree = shapely.STRtree(others)
     (i, j), d = tree.query_nearest(
-        points, max_distance=distance_m, return_distance=True, all_matches=False
+        points[present], max_distance=distance_m, return_distance=True, all_matches=False
     )
-    match[i], dist[i] = j, d
+    rows = np.flatnonzero(present)[i]
+    match[rows], dist[rows] = j, d
     return match, dist
 
 
@@ -178,13 +174,169 @@ def _duplicates(points: np.ndarray, keys: np.ndarray, distance_m: float) -> np.n
     return first
 
 
-def facility_table(
+def _category_reasons(
+    facilities: gpd.GeoDataFrame, options: FacilityOptions
+) -> tuple[np.ndarray, list[str]]:
+    """Facilities whose category is missing or not asked for, and the reason of each."""
+    keys = facilities["category"].map(category_key).to_numpy(dtype=object)
+    unknown = keys == ""
+    if options.categories is not None:
+        unknown |= ~np.isin(keys, [category_key(c) for c in options.categories])
+    reasons = [
+        "no category: give it one in the category column"
+        if key == ""
+        else f"category {cat!r} is not among the categories to connect "
+        f"({', '.join(options.categories or ())})"
+        for key, cat in zip(keys[unknown], facilities["category"][unknown], strict=True)
+    ]
+    return unknown, reasons
+
+
+def facility_status(
     facilities: gpd.GeoDataFrame,
-    places: pd.DataFrame,
-    sites: gpd.GeoDataFrame,
+    network: RoadNetwork,
+    gps: gpd.GeoDataFrame,
     *,
     options: FacilityOptions,
-    metric_crs: object,
+) -> pd.DataFrame:
+    """The listing rules 1-4 of the module docs, before any design.
+
+    Parameters
+    ----------
+    facilities
+        The facility layer (:func:`netplan.io.load_facilities`), snapped onto ``network``.
+    network
+        The road network (its ``facilities`` table: node, status, reason).
+    gps
+        The GP layer (any CRS).
+    options
+        Which facilities to connect.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``facility_id``, columns :data:`STATUS_COLUMNS`: ``reason`` (why it is not
+        connected; "" for own terminals and for those served through a GP or another
+        facility), ``via_gp`` / ``via_facility`` (the GP or earlier facility serving it, ""
+        when none) and ``via_m`` (the distance to that GP), ``node`` (Int64, the network node
+        of an own terminal, <NA> otherwise).
+    """
+    points = np.asarray(facilities.geometry.to_crs(network.crs).to_numpy(), dtype=object)
+    gp_points = np.asarray(gps.geometry.to_crs(network.crs).to_numpy(), dtype=object)
+    keys = facilities["category"].map(category_key).to_numpy(dtype=object)
+    unknown, why = _category_reasons(facilities, options)
+    reason = pd.Series("", index=facilities.index, dtype=object)
+    reason[unknown] = why
+    gp_match, gp_dist = _colocated(points, gp_points, options.colocated_m)
+    at_gp = ~unknown & (gp_match >= 0)
+    first = _duplicates(points, keys, options.colocated_m)
+    duplicate = ~unknown & ~at_gp & (first >= 0)
+    placed = network.facilities.reindex(facilities.index)
+    own = ~unknown & ~at_gp & ~duplicate
+    far = own & (placed["status"].to_numpy(dtype=object) != "ok")
+    reason[far] = placed["reason"].to_numpy(dtype=object)[far]
+    via_gp = np.full(len(facilities), "", dtype=object)
+    via_gp[at_gp] = gps.index.to_numpy(dtype=object)[gp_match[at_gp]]
+    via_facility = np.full(len(facilities), "", dtype=object)
+    via_facility[duplicate] = facilities.index.to_numpy(dtype=object)[first[duplicate]]
+    node = placed["node"].astype("Int64").copy()
+    node[~(own & ~far)] = pd.NA
+    return pd.DataFrame(
+        {
+            "reason": reason,
+            "via_gp": via_gp,
+            "via_facility": via_facility,
+            "via_m": np.where(at_gp, gp_dist, np.nan),
+            "node": node.to_numpy(),
+        },
+        index=facilities.index,
+    )[STATUS_COLUMNS]
+
+
+def own_terminals(status: pd.DataFrame) -> pd.Series:
+    """The network node of each facility to connect as its own terminal (index facility id)."""
+    own = status["node"].notna() & (status["reason"] == "")
+    return status.loc[own, "node"].astype(np.int64)
+
+
+def reach_distances(
+    network: RoadNetwork,
+    trench: np.ndarray,
+    pop_nodes: np.ndarray,
+    terminals: pd.Series,
+    *,
+    reach_m: float,
+    csr: CSRGraph,
+) -> pd.Series:
+    """Each facility's road distance to the GPs' fibre, up to ``reach_m`` (inf beyond).
+
+    The GPs' fibre is the trench of the same variant designed for the GPs alone: the network
+    nodes its route segments end at, and the PoPs. The distance runs along the network from the
+    facility (its spur included), by length.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    trench
+        Edge ids of the GP-only design's route segments.
+    pop_nodes
+        Network nodes of the variant's PoPs.
+    terminals
+        Network node of each facility (index facility id).
+    reach_m
+        Distances above this are not searched (inf).
+    csr
+        The network weighted by length.
+    """
+    edges = network.edges
+    sources = np.unique(
+        np.concatenate(
+            [
+                edges["u"].to_numpy()[trench],
+                edges["v"].to_numpy()[trench],
+                np.asarray(pop_nodes, dtype=np.int64),
+            ]
+        )
+    )
+    if not len(sources) or not len(terminals):
+        return pd.Series(np.inf, index=terminals.index, dtype=float)
+    dist = csr.dijkstra(sources, limit=reach_m, multi=True)[0]
+    return pd.Series(dist[terminals.to_numpy()], index=terminals.index, dtype=float)
+
+
+def beyond_reach(status: pd.DataFrame, distance: pd.Series, reach_m: float) -> pd.DataFrame:
+    """``status`` with the facilities farther than ``reach_m`` from the GPs' fibre listed
+    (rule 5) instead of connected."""
+    far = distance.index[~(distance <= reach_m)]
+    out = status.copy()
+    out.loc[far, "reason"] = (
+        f"more than {reach_m:g} m by road from the GPs' fibre (the facility reach): not connected"
+    )
+    out.loc[far, "node"] = pd.NA
+    return out
+
+
+def with_results(status: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """The listing (:func:`facility_status`) with the design's results for the own terminals
+    (``pop_id``, ``network_m``, ``route_m`` and, when the design did not reach one, ``reason``)."""
+    out = status.join(results[["pop_id", "network_m", "route_m"]])
+    own = out["node"].notna() & (out["reason"] == "")
+    out.loc[own, "reason"] = results["reason"].reindex(out.index[own]).fillna("").to_numpy()
+    return out
+
+
+def reached_terminals(designed: pd.DataFrame) -> pd.Series:
+    """Which facilities of a listing with design results (:func:`with_results`) are own
+    terminals the design reached (a boolean Series)."""
+    return designed["node"].notna() & (designed["reason"] == "") & designed["route_m"].notna()
+
+
+def facility_table(
+    facilities: gpd.GeoDataFrame,
+    designed: pd.DataFrame,
+    sites: gpd.GeoDataFrame,
+    phases: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Every facility, connected or listed with its reason (module docs).
 
@@ -192,88 +344,87 @@ def facility_table(
     ----------
     facilities
         The facility layer (:func:`netplan.io.load_facilities`).
-    places
-        :func:`facility_places` of the layer.
+    designed
+        Its listing with the design's results (:func:`with_results`).
     sites
-        The plan's GPs (routed, distances, phase).
-    options
-        Which facilities to connect.
-    metric_crs
-        CRS in metres for the distance rules.
+        The plan's GPs (routed, distances, permits, phase).
+    phases
+        Per routed own terminal: ``permits_needed``, ``ready_month``, ``phase``
+        (:attr:`netplan.rollout.Rollout.facilities`).
 
     Returns
     -------
     geopandas.GeoDataFrame
         Index ``facility_id``, columns :data:`FACILITY_COLUMNS`, EPSG:4326 points.
     """
-    points = np.asarray(facilities.geometry.to_crs(metric_crs).to_numpy(), dtype=object)
-    gp_points = np.asarray(sites.geometry.to_crs(metric_crs).to_numpy(), dtype=object)
-    keys = facilities["category"].map(category_key).to_numpy(dtype=object)
-    reason = pd.Series(PENDING, index=facilities.index, dtype=object)
-    served_by = pd.Series("", index=facilities.index, dtype=object)
-    unknown = keys == ""
-    if options.categories is not None:
-        unknown |= ~np.isin(keys, [category_key(c) for c in options.categories])
-    reason[unknown] = [
-        "no category: give it one in the category column"
-        if key == ""
-        else f"category {cat!r} is not among the categories to connect "
-        f"({', '.join(options.categories or ())})"
-        for key, cat in zip(keys[unknown], facilities["category"][unknown], strict=True)
-    ]
-    gp_match, gp_dist = _colocated(points, gp_points, options.colocated_m)
-    at_gp = ~unknown & (gp_match >= 0)
-    first = _duplicates(points, keys, options.colocated_m)
-    duplicate = ~unknown & ~at_gp & (first >= 0)
-    far = ~unknown & ~at_gp & ~duplicate & (places["reason"].to_numpy(dtype=object) != "")
-    reason[far] = places["reason"].to_numpy(dtype=object)[far]
+    designed = designed.reindex(facilities.index)
+    own = designed["node"].notna()
+    routed = reached_terminals(designed)
     table = pd.DataFrame(
         {
             "name": facilities["name"].astype(str),
             "category": facilities["category"].astype(str),
-            "pop_id": pd.Series(None, index=facilities.index, dtype=object),
-            "routed": False,
-            "reason": reason,
-            "served_by": served_by,
-            "network_m": np.nan,
-            "route_m": np.nan,
-            "phase": pd.array([pd.NA] * len(facilities), dtype="Int64"),
+            "pop_id": designed["pop_id"].where(own, None).astype(object),
+            "routed": routed.to_numpy(dtype=bool),
+            "reason": designed["reason"].astype(str),
+            "served_by": "",
+            "network_m": designed["network_m"].where(own).astype(float),
+            "route_m": designed["route_m"].where(routed).astype(float),
+            "permits_needed": "",
             "ready_month": pd.array([pd.NA] * len(facilities), dtype="Int64"),
+            "phase": pd.array([pd.NA] * len(facilities), dtype="Int64"),
         },
         index=facilities.index,
     )
-    _serve_through_gps(table, at_gp, sites.index[gp_match[at_gp]], gp_dist[at_gp], sites)
-    _serve_through_first(table, duplicate, facilities.index[first[duplicate]])
+    if phases is not None and len(phases):
+        mine = phases.reindex(table.index[routed])
+        for column in ("permits_needed", "ready_month", "phase"):
+            table.loc[mine.index, column] = mine[column].to_numpy()
+    at_gp = (designed["via_gp"] != "").to_numpy()
+    _serve_through_gps(table, at_gp, designed.loc[at_gp, ["via_gp", "via_m"]], sites)
+    duplicate = (designed["via_facility"] != "").to_numpy()
+    _serve_through_first(table, duplicate, pd.Index(designed.loc[duplicate, "via_facility"]))
     out = gpd.GeoDataFrame(
         table[FACILITY_COLUMNS], geometry=facilities.geometry.to_crs(WGS84).to_numpy(), crs=WGS84
     )
     out.index.name = "facility_id"
     log.info(
-        "facilities: %d listed, %d connected (%d through a GP, %d duplicates)",
+        "facilities: %d listed, %d connected (%d own terminals, %d through a GP, %d duplicates)",
         len(out),
         int(out["routed"].sum()),
+        int(routed.sum()),
         int(at_gp.sum()),
         int(duplicate.sum()),
     )
     return out
 
 
-_FROM_GP = ["pop_id", "routed", "network_m", "route_m", "phase", "ready_month"]
+_FROM_SITE = ["pop_id", "routed", "network_m", "route_m", "permits_needed", "ready_month", "phase"]
 
 
 def _serve_through_gps(
-    table: pd.DataFrame, rows: np.ndarray, gp_ids: pd.Index, distance: np.ndarray, sites
+    table: pd.DataFrame, rows: np.ndarray, via: pd.DataFrame, sites: pd.DataFrame
 ) -> None:
     """Facilities at a GP take the GP's connection and figures."""
     if not rows.any():
         return
-    gp = sites.loc[gp_ids]
-    for column in _FROM_GP:
-        table.loc[rows, column] = gp[column].to_numpy()
+    gp_ids = via["via_gp"].to_numpy(dtype=object)
+    gp = sites.reindex(gp_ids)
+    for column in _FROM_SITE:
+        if column in gp.columns:
+            values = gp[column]
+            table.loc[rows, column] = (
+                values.fillna(False).to_numpy(dtype=bool)
+                if column == "routed"
+                else values.to_numpy()
+            )
     table.loc[rows, "served_by"] = [f"GP {g}" for g in gp_ids]
+    why_not = gp["reason"].fillna("it is not among the GPs of this plan")
     table.loc[rows, "reason"] = [
         "" if ok else f"at GP {g} ({d:.0f} m), which is not routed: {why}"
-        for g, d, ok, why in zip(gp_ids, distance, gp["routed"], gp["reason"], strict=True)
+        for g, d, ok, why in zip(
+            gp_ids, via["via_m"], table.loc[rows, "routed"], why_not, strict=True
+        )
     ]
 
 
@@ -282,7 +433,7 @@ def _serve_through_first(table: pd.DataFrame, rows: np.ndarray, first_ids: pd.In
     if not rows.any():
         return
     first = table.loc[first_ids]
-    for column in _FROM_GP:
+    for column in _FROM_SITE:
         table.loc[rows, column] = first[column].to_numpy()
     table.loc[rows, "served_by"] = [f"facility {f}" for f in first_ids]
     table.loc[rows, "reason"] = [
@@ -309,6 +460,22 @@ def add_facility_totals(summary: pd.DataFrame, facilities: gpd.GeoDataFrame) -> 
         values["TOTAL"] = len(rows)
         columns[column] = values
     return pd.concat([summary, pd.DataFrame(columns, index=summary.index)], axis=1)
+
+
+FACILITY_ROLLOUT_COLUMNS = ["facilities_new", "facilities_ready"]
+"""Columns a plan with facilities adds to the roll-out schedule."""
+
+
+def add_facility_schedule(schedule: pd.DataFrame, facilities: pd.DataFrame) -> pd.DataFrame:
+    """The schedule (:attr:`Plan.rollout <netplan.result.Plan>`) with the connected facilities
+    becoming ready each month (``facilities_new``) and by then (``facilities_ready``, rising to
+    the connected count). Their ready months lie within the schedule: own terminals count in it
+    (:func:`netplan.rollout.plan_rollout`), the others light with a GP or facility."""
+    ready = facilities.loc[facilities["routed"], "ready_month"].dropna().astype(np.int64)
+    out = schedule.copy()
+    out["facilities_new"] = np.bincount(ready.to_numpy(), minlength=len(out))[: len(out)]
+    out["facilities_ready"] = np.cumsum(out["facilities_new"].to_numpy())
+    return out
 
 
 def _category_columns(categories: Sequence[str]) -> dict[str, str]:

@@ -70,6 +70,7 @@ logger = logging.getLogger(__name__)
 
 KINDS = ("road", "spur", "bridge")
 _ROAD, _SPUR, _BRIDGE = 0, 1, 2
+_GP, _POP, _FACILITY = 0, 1, 2  # site roles
 _VERTEX_SNAP_M = 0.5
 """A snapped or healed point this close to an existing vertex uses that vertex."""
 _ON_ROAD_M = 1.0
@@ -99,11 +100,12 @@ class RoadNetwork:
     nodes
         GeoDataFrame indexed by node id (0..n-1): ``x``, ``y``, ``degree``, ``component``,
         point geometry.
-    gps, pops
+    gps, pops, facilities
         DataFrames indexed by site id: ``name``, ``node`` (Int64, <NA> when not snapped),
         ``spur_m`` (length of the spur edge, 0 when on the road, NaN when not snapped),
         ``snap_m`` (distance to the nearest road line), ``component`` (Int64), ``status``
-        ("ok" | "unroutable"), ``reason`` ("" when ok).
+        ("ok" | "unroutable"), ``reason`` ("" when ok). ``facilities`` (service points) is
+        empty unless facilities were given; they are snapped like GPs but get no bridge links.
     report
         Counts of the build (see :func:`build_network`).
     """
@@ -117,12 +119,14 @@ class RoadNetwork:
         gps: pd.DataFrame,
         pops: pd.DataFrame,
         report: dict[str, Any],
+        facilities: pd.DataFrame | None = None,
     ) -> None:
         self.crs = crs
         self.edges = edges
         self.nodes = nodes
         self.gps = gps
         self.pops = pops
+        self.facilities = gps.iloc[:0].copy() if facilities is None else facilities
         self.report = report
 
     @cached_property
@@ -755,11 +759,12 @@ def build_network(
     *,
     gps: gpd.GeoDataFrame | None = None,
     pops: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
     options: NetworkOptions = NetworkOptions(),  # noqa: B008 - frozen, immutable
     crs: Any = None,
     progress: bool = True,
 ) -> RoadNetwork:
-    """Node, heal and bridge road lines and snap GPs and PoPs onto them.
+    """Node, heal and bridge road lines and snap GPs, PoPs and service points onto them.
 
     Parameters
     ----------
@@ -769,6 +774,9 @@ def build_network(
     gps, pops
         Site points in any CRS, indexed by site id (ids are turned into strings), optional column
         ``name``. Sites without geometry are kept as unroutable.
+    facilities
+        Service points (hospitals, schools, ...), snapped like GPs; a road fragment holding
+        only facilities gets no bridge link (they are unroutable there).
     options
         Healing tolerance, maximum spur and bridge lengths.
     crs
@@ -785,7 +793,7 @@ def build_network(
         ``components_healed``, ``spurs``, ``spur_km``, ``components_snapped``, ``bridges``,
         ``bridge_km``, ``components_final``, ``nodes``, ``edges``, ``road_km``,
         ``duplicates_dropped``, ``self_loops_dropped``, ``gps``, ``gps_unroutable``, ``pops``,
-        ``pops_unroutable``, ``seconds``.
+        ``pops_unroutable``, ``facilities``, ``facilities_unroutable``, ``seconds``.
 
     Raises
     ------
@@ -814,6 +822,7 @@ def build_network(
     metric, xy, vline, line_src, attrs, counts = _prepare_roads(roads, crs)
     gp_table, gp_xy = _prepare_sites(gps, "gps", metric)
     pop_table, pop_xy = _prepare_sites(pops, "pops", metric)
+    fac_table, fac_xy = _prepare_sites(facilities, "facilities", metric)
     ls = nd.LineSet.from_parts(xy, vline, int(vline.max()) + 1 if len(vline) else 0)
     if ls.n_lines == 0:
         raise EmptyLayerError(
@@ -830,7 +839,7 @@ def build_network(
     _heal_gaps(work, options.heal_tolerance_m, report)
     bar.update()
     bar.set_postfix_str("snapping sites")
-    sites = _Sites(np.concatenate([gp_xy, pop_xy]), n_gp=len(gp_xy))
+    sites = _Sites(np.concatenate([gp_xy, pop_xy, fac_xy]), counts=(len(gp_xy), len(pop_xy)))
     _snap_sites(work, sites, options.max_spur_m, report)
     bar.update()
     bar.set_postfix_str("bridging")
@@ -838,26 +847,33 @@ def build_network(
     bar.update()
     bar.set_postfix_str("numbering")
     edges, nodes, site_node = _finalise(work, sites.node_pt[sites.snapped], attrs, metric, report)
-    gp_out, pop_out = _site_tables(
-        (gp_table, pop_table), sites, site_node, nodes["component"].to_numpy(), options
+    gp_out, pop_out, fac_out = _site_tables(
+        (gp_table, pop_table, fac_table), sites, site_node, nodes["component"].to_numpy(), options
     )
-    _count_sites(report, gp_out, pop_out)
+    _count_sites(report, gp_out, pop_out, fac_out)
     report["seconds"] = round(time.perf_counter() - t_start, 2)
     bar.update()
     bar.close()
     _log_build(report)
     return RoadNetwork(
-        crs=metric, edges=edges, nodes=nodes, gps=gp_out, pops=pop_out, report=report
+        crs=metric,
+        edges=edges,
+        nodes=nodes,
+        gps=gp_out,
+        pops=pop_out,
+        facilities=fac_out,
+        report=report,
     )
 
 
 class _Sites:
-    """Every site (GPs first, then PoPs) while the network is built: metric coordinates, where it
-    sits on the network, and the distances measured on the way."""
+    """Every site (GPs first, then PoPs, then facilities) while the network is built: metric
+    coordinates, where it sits on the network, and the distances measured on the way."""
 
-    def __init__(self, xy: np.ndarray, *, n_gp: int) -> None:
+    def __init__(self, xy: np.ndarray, *, counts: tuple[int, int]) -> None:
         self.xy = xy
-        self.n_gp = n_gp
+        n_gp, n_pop = counts
+        self.role = np.repeat(np.arange(3, dtype=np.int8), [n_gp, n_pop, len(xy) - n_gp - n_pop])
         self.has_xy = np.isfinite(xy).all(axis=1)
         self.snap_m = np.full(len(xy), np.nan)  # distance to the nearest road line
         self.spur_m = np.full(len(xy), np.nan)  # length of the spur edge (0 on the road)
@@ -868,7 +884,12 @@ class _Sites:
     @property
     def snapped_gp(self) -> np.ndarray:
         """Among the snapped sites (in order), which are GPs."""
-        return np.flatnonzero(self.snapped) < self.n_gp
+        return self.role[self.snapped] == _GP
+
+    @property
+    def snapped_pop(self) -> np.ndarray:
+        """Among the snapped sites (in order), which are PoPs."""
+        return self.role[self.snapped] == _POP
 
 
 def _node(work: _Work, report: dict[str, Any]) -> None:
@@ -935,7 +956,7 @@ def _bridge_fragments(
     report["bridges"], report["bridge_km"] = 0, 0.0
     report["components_snapped"] = _components(len(node_xy), u, v)[0]
     gp_nodes = sn_node[sites.snapped_gp]
-    pop_nodes = sn_node[~sites.snapped_gp]
+    pop_nodes = sn_node[sites.snapped_pop]
     if not (len(gp_nodes) and len(pop_nodes)):
         return
     bev, ba, bb, lab0, gap = _bridge(work.ls, u, v, node_xy, gp_nodes, pop_nodes, max_bridge_m)
@@ -954,7 +975,6 @@ def _site_status(
     sites: _Sites, node_all: np.ndarray, comp_all: np.ndarray, options: NetworkOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each site's status ("ok" | "unroutable") and the reason when it is unroutable."""
-    n_gp = sites.n_gp
     status = np.where(sites.snapped, "ok", "unroutable").astype(object)
     reason = np.full(len(sites.xy), "", dtype=object)
     reason[~sites.has_xy] = "has no location (missing or empty geometry)"
@@ -963,38 +983,45 @@ def _site_status(
             f"farther than {options.max_spur_m:g} m from any road "
             f"(nearest road {sites.snap_m[i]:.0f} m)"
         )
-    if n_gp == 0 or n_gp == len(sites.xy):
+    is_pop = sites.role == _POP
+    if not is_pop.any() or is_pop.all():
         return status, reason
-    pop_comps = np.unique(comp_all[n_gp:][sites.snapped[n_gp:]])
-    lost = sites.snapped[:n_gp] & ~np.isin(comp_all[:n_gp], pop_comps)
+    pop_comps = np.unique(comp_all[is_pop & sites.snapped])
+    lost = sites.snapped & ~is_pop & ~np.isin(comp_all, pop_comps)
     for i in np.flatnonzero(lost).tolist():
         status[i] = "unroutable"
         if len(pop_comps) == 0:
             reason[i] = "no PoP could be placed on the road network (all PoPs are unroutable)"
-            continue
-        near = sites.gap_m[i]
-        where = f"{near:.0f} m away" if np.isfinite(near) else "none found"
-        reason[i] = (
-            f"its road fragment does not reach any PoP within a {options.max_bridge_m:g} m "
-            f"bridge (nearest road network with a PoP: {where})"
-        )
+        elif sites.role[i] == _FACILITY:
+            reason[i] = (
+                "its road fragment does not reach any PoP (bridge links are made for GPs only)"
+            )
+        else:
+            near = sites.gap_m[i]
+            where = f"{near:.0f} m away" if np.isfinite(near) else "none found"
+            reason[i] = (
+                f"its road fragment does not reach any PoP within a {options.max_bridge_m:g} m "
+                f"bridge (nearest road network with a PoP: {where})"
+            )
     return status, reason
 
 
 def _site_tables(
-    tables: tuple[pd.DataFrame, pd.DataFrame],
+    tables: tuple[pd.DataFrame, ...],
     sites: _Sites,
     site_node: np.ndarray,
     component: np.ndarray,
     options: NetworkOptions,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The GP and PoP tables of the network: node, spur, snap distance, component, status."""
+) -> list[pd.DataFrame]:
+    """The GP, PoP and facility tables of the network: node, spur, snap distance, component,
+    status."""
     node_all = np.full(len(sites.xy), -1, dtype=np.int64)
     node_all[sites.snapped] = site_node
     comp_all = np.where(node_all >= 0, component[np.maximum(node_all, 0)], -1)
     status, reason = _site_status(sites, node_all, comp_all, options)
     out = []
-    for table, sl in ((tables[0], slice(0, sites.n_gp)), (tables[1], slice(sites.n_gp, None))):
+    for role, table in enumerate(tables):
+        sl = sites.role == role
         frame = table.copy()
         frame["node"] = pd.array(np.where(node_all[sl] >= 0, node_all[sl], 0), dtype="Int64")
         frame.loc[node_all[sl] < 0, "node"] = pd.NA
@@ -1006,14 +1033,13 @@ def _site_tables(
         frame["status"] = status[sl].astype(str)
         frame["reason"] = reason[sl].astype(str)
         out.append(frame)
-    return out[0], out[1]
+    return out
 
 
-def _count_sites(report: dict[str, Any], gps: pd.DataFrame, pops: pd.DataFrame) -> None:
-    report["gps"] = len(gps)
-    report["gps_unroutable"] = int((gps["status"] != "ok").sum())
-    report["pops"] = len(pops)
-    report["pops_unroutable"] = int((pops["status"] != "ok").sum())
+def _count_sites(report: dict[str, Any], *tables: pd.DataFrame) -> None:
+    for name, table in zip(("gps", "pops", "facilities"), tables, strict=True):
+        report[name] = len(table)
+        report[f"{name}_unroutable"] = int((table["status"] != "ok").sum())
 
 
 def _log_build(report: dict[str, Any]) -> None:

@@ -34,15 +34,28 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from netplan import facilities as fac
 from netplan import io as nio
 from netplan._assemble import Designed, assemble
 from netplan._csr import CSRGraph
 from netplan._errors import InputError
-from netplan._routes import PopDesigns, design_joint, design_pops, routes_frame
+from netplan._routes import (
+    PopDesigns,
+    design_joint,
+    design_pops,
+    facility_results,
+    routes_frame,
+)
 from netplan._validate import check_same_area, check_within_extent, path_of, short_list
-from netplan.assign import assign_to_pops, capacity_column, fit_capacity, pop_capacities
+from netplan.assign import (
+    assign_to_pops,
+    capacity_column,
+    fit_capacity,
+    nearest_pops,
+    pop_capacities,
+)
 from netplan.crs import WGS84
-from netplan.facilities import FacilityOptions, facility_places
+from netplan.facilities import FacilityOptions
 from netplan.network import RoadNetwork, build_network
 from netplan.params import CostModel, DesignOptions, NetworkOptions
 from netplan.result import Plan
@@ -189,7 +202,13 @@ class Planner:
         self.capacity = capacity_column(self.pops)
         self._check_extents(roads_gdf, [forest_gdf, highways_gdf])
         self.network: RoadNetwork = build_network(
-            roads_gdf, gps=self.gps, pops=self.pops, options=options, crs=crs, progress=progress
+            roads_gdf,
+            gps=self.gps,
+            pops=self.pops,
+            facilities=self.facilities,
+            options=options,
+            crs=crs,
+            progress=progress,
         )
         self.layers = _row_layers(
             roads_gdf, forest_gdf, highways_gdf, row_layers, forest_width_m=forest_width_m
@@ -199,6 +218,7 @@ class Planner:
         self._assignments: dict[tuple, pd.DataFrame] = {}
         self._joint: dict[tuple, tuple[pd.DataFrame, PopDesigns]] = {}
         self._designed: dict[tuple, Designed] = {}
+        self._statuses: dict[tuple, pd.DataFrame] = {}
 
     def __repr__(self) -> str:
         return (
@@ -225,13 +245,6 @@ class Planner:
     def edge_notes(self) -> pd.DataFrame:
         """Every edge measured against the right-of-way layers (computed on first use)."""
         return annotate_edges(self.network.edges, self.layers, progress=self.progress)
-
-    @cached_property
-    def facility_places(self) -> pd.DataFrame | None:
-        """Where each facility meets the roads (:func:`netplan.facilities.facility_places`)."""
-        if self.facilities is None:
-            return None
-        return facility_places(self.network, self.facilities, max_spur_m=self.options.max_spur_m)
 
     def weights(self, costs: CostModel) -> np.ndarray:
         """The routing weight of every network edge under ``costs``, in equivalent metres."""
@@ -289,15 +302,17 @@ class Planner:
         return self._assignments[key]
 
     def _joint_design(
-        self, design: DesignOptions, costs: CostModel
+        self, design: DesignOptions, costs: CostModel, facilities: pd.Series | None = None
     ) -> tuple[pd.DataFrame, PopDesigns]:
-        """The joint assignment and trees of every PoP under ``costs`` (cached; the service
-        area options matter only to the per-PoP trees compared when a capacity binds)."""
+        """The joint assignment and trees of every PoP under ``costs``, with ``facilities``
+        (network nodes by facility id) as further terminals (cached; the service area options
+        matter only to the per-PoP trees compared when a capacity binds)."""
         key = (
             _routing_key(costs),
             design.pop_capacity,
             design.service_slack,
             design.service_margin_m,
+            _terminal_key(facilities),
         )
         if key not in self._joint:
             if len(self._joint) >= _CACHED_DESIGNS:
@@ -308,11 +323,56 @@ class Planner:
                 self._assign(None, None),
                 pop_capacities(self.capacity, design.pop_capacity),
                 design,
+                facilities=facilities,
                 csr=self.graph(costs),
                 length_csr=self.graph(CostModel()),
                 progress=self.progress,
             )
         return self._joint[key]
+
+    def facility_status(self, options: FacilityOptions | None = None) -> pd.DataFrame:
+        """The facilities listed before designing (:func:`netplan.facilities.facility_status`;
+        default options :class:`~netplan.facilities.FacilityOptions`).
+
+        Raises
+        ------
+        InputError
+            The planner was given no facilities.
+        """
+        if self.facilities is None:
+            raise InputError("this planner has no facilities: pass facilities= to Planner(...)")
+        options = FacilityOptions() if options is None else options
+        key = (options.colocated_m, options.categories)
+        if key not in self._statuses:
+            self._statuses[key] = fac.facility_status(
+                self.facilities, self.network, self.gps, options=options
+            )
+        return self._statuses[key]
+
+    def _facility_terminals(
+        self,
+        design: DesignOptions,
+        costs: CostModel,
+        selected: tuple[str, ...] | None,
+        options: FacilityOptions,
+    ) -> pd.DataFrame:
+        """The facility listing of one variant before designing: rules 1-4, then (with a
+        reach) rule 5 against the trench of the same variant designed for the GPs alone."""
+        status = self.facility_status(options)
+        terminals = fac.own_terminals(status)
+        if options.reach_m is None or not len(terminals):
+            return status
+        alone = self._design(design, costs, selected)
+        pops = self.network.pops if selected is None else self.network.pops.loc[list(selected)]
+        distance = fac.reach_distances(
+            self.network,
+            alone.routes["edge_id"].to_numpy(dtype=np.int64),
+            pops.loc[pops["status"] == "ok", "node"].to_numpy(dtype=np.int64),
+            terminals,
+            reach_m=options.reach_m,
+            csr=self.graph(CostModel()),
+        )
+        return fac.beyond_reach(status, distance, options.reach_m)
 
     # ------------------------------------------------------------------ one variant
     def plan(
@@ -358,8 +418,18 @@ class Planner:
         lead = lead_times if isinstance(lead_times, LeadTimes) else LeadTimes(lead_times or {})
         lead.for_layers(self.layers)  # an unknown layer name fails before any designing
         selected = self._select(pops)
-        made = self._design(design, costs, selected)
-        plain = None if costs.is_length_only else self._design(design, CostModel(), selected)
+        listing = terminals = None
+        if self.facilities is not None:
+            listing = self._facility_terminals(
+                design, costs, selected, facility_options or FacilityOptions()
+            )
+            terminals = fac.own_terminals(listing)
+        made = self._design(design, costs, selected, terminals)
+        plain = (
+            None if costs.is_length_only else self._design(design, CostModel(), selected, terminals)
+        )
+        if listing is not None:
+            made = dataclasses.replace(made, facilities=fac.with_results(listing, made.facilities))
         pop_rows = self.pops if selected is None else self.pops.loc[list(selected)]
         return assemble(
             made,
@@ -371,7 +441,6 @@ class Planner:
             permit_threshold_ha=permit_threshold_ha,
             lead_times=lead,
             facilities=self.facilities,
-            facility_options=facility_options,
             plain=plain,
             network=self.network,
             inputs=self.inputs,
@@ -392,33 +461,71 @@ class Planner:
         return wanted
 
     def _design(
-        self, design: DesignOptions, costs: CostModel, selected: tuple[str, ...] | None
+        self,
+        design: DesignOptions,
+        costs: CostModel,
+        selected: tuple[str, ...] | None,
+        facilities: pd.Series | None = None,
     ) -> Designed:
-        """Design, flag and remember one variant (the last few are kept)."""
-        key = (design, _routing_key(costs), selected)
+        """Design, flag and remember one variant (the last few are kept); ``facilities``:
+        network nodes of the service points to connect as terminals (index facility id), whose
+        design results are :attr:`Designed.facilities`."""
+        key = (design, _routing_key(costs), selected, _terminal_key(facilities))
         if key in self._designed:
             return self._designed[key]
-        assignment = self.assignment(design, costs)
+        joint = None
+        if design.uses_joint_design:
+            assignment, joint = self._joint_design(design, costs, facilities)
+        else:
+            assignment = self.assignment(design, costs)
         if selected is not None:
             assignment = assignment[assignment["pop_id"].isin(selected)]
-        if design.uses_joint_design and design.topology == "tree":
-            designs = self._joint_design(design, costs)[1]
-            designs = designs if selected is None else designs.only(selected)
+        found = self._facility_pops(facilities, joint)
+        serving = None
+        if found is not None:
+            keep = found["pop_id"].notna() & (
+                found["pop_id"].isin(selected) if selected is not None else True
+            )
+            serving = found[keep].assign(node=facilities[keep])
+        if joint is not None and design.topology == "tree":
+            designs = joint if selected is None else joint.only(selected)
         else:
             designs = design_pops(
                 self.network,
                 self.weights(costs),
                 assignment,
                 design,
+                facilities=serving,
                 csr=self.graph(costs),
                 progress=self.progress,
             )
         made = _flagged(self.network, self.layers, designs, assignment, design)
-        made = dataclasses.replace(made, facilities=self.facility_places)
+        if found is not None:
+            results = found if designs is joint else None  # the joint trees' results as found
+            if results is None:
+                results = facility_results(
+                    designs, found["pop_id"], self.graph(CostModel()), planned=selected
+                )
+            made = dataclasses.replace(made, facilities=results)
         if len(self._designed) >= _CACHED_DESIGNS:
             self._designed.pop(next(iter(self._designed)))
         self._designed[key] = made
         return made
+
+    def _facility_pops(
+        self, facilities: pd.Series | None, joint: PopDesigns | None
+    ) -> pd.DataFrame | None:
+        """The PoP serving each facility terminal (``pop_id``, None where none can be reached;
+        ``network_m``): the root of the joint tree it ends on (with the joint trees' results,
+        :func:`~netplan._routes.facility_results`), else the PoP nearest by road (None without
+        facilities)."""
+        if facilities is None:
+            return None
+        length_csr = self.graph(CostModel())
+        if joint is None:
+            return nearest_pops(self.network, facilities, csr=length_csr)
+        pop_of = joint.facility_pops().reindex(facilities.index).astype(object)
+        return facility_results(joint, pop_of, length_csr)
 
 
 def _flagged(
@@ -446,6 +553,11 @@ def _flagged(
         pop_status=pop_status,
         rings=rings,
     )
+
+
+def _terminal_key(facilities: pd.Series | None) -> tuple[str, ...] | None:
+    """The facility terminals of a design, as a cache key."""
+    return None if facilities is None else tuple(facilities.index)
 
 
 def _routing_key(costs: CostModel) -> tuple[float, ...]:

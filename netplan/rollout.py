@@ -23,6 +23,12 @@ whose path needs none, and applies first for the permits that unblock the most G
 * The **schedule** (:attr:`Plan.rollout <netplan.result.Plan>`, ``rollout.csv``) has one row per
   month from 0 to the last ready month: the GPs ready to light by then (rising to the routed
   count) and the trench km serving them.
+* **Service points** connected as their own terminals (:mod:`netplan.facilities`) follow the
+  same rules with ``facility_ids`` in place of ``gp_ids``: their path, ``permits_needed``,
+  ``ready_month`` and ``phase`` (phases are numbered over the ready months of GPs and
+  facilities together, so phase 1 is still exactly the GPs and facilities that need no
+  permission); segments serving only facilities get their phase and the register adds
+  ``facilities_blocked``. The register's order counts GPs.
 """
 
 from __future__ import annotations
@@ -132,6 +138,8 @@ class Rollout:
     sites
         Per GP (index site id): ``permits_needed`` (";"-joined permit ids), ``ready_month`` and
         ``phase`` (Int64, <NA> for GPs not routed).
+    facilities
+        The same per facility connected as its own terminal (None without facilities).
     route_phase
         Per route segment (aligned with the routes): the earliest phase it serves (Int64).
     permits
@@ -148,6 +156,7 @@ class Rollout:
     permits: pd.DataFrame
     schedule: pd.DataFrame
     months: dict[str, int]
+    facilities: pd.DataFrame | None = None
 
 
 def plan_rollout(
@@ -157,6 +166,7 @@ def plan_rollout(
     layers: Sequence[RowLayer],
     *,
     lead_times: LeadTimes | Mapping[str, int] | None = None,
+    facilities: pd.Index | None = None,
 ) -> Rollout:
     """Phases, ready months, the register's order and the schedule of a plan.
 
@@ -172,6 +182,9 @@ def plan_rollout(
         The right-of-way layers the routes were flagged against.
     lead_times
         Lead times overriding the layers' own.
+    facilities
+        Ids of the facilities connected as their own terminals (listed in the routes'
+        ``facility_ids``); None without facilities.
 
     Returns
     -------
@@ -210,12 +223,28 @@ def plan_rollout(
         lead_times = LeadTimes({} if lead_times is None else lead_times)
     months = lead_times.for_layers(layers)
     routed = sites.index[sites["routed"].to_numpy(dtype=bool)]
-    needs = _layer_needs(routes, layers).reindex(routed, fill_value=False)
+    needs = _layer_needs(routes, layers, "gp_ids").reindex(routed, fill_value=False)
     pairs = _item_pairs(permits, routed)
-    site_table = _site_phases(needs, pairs, permits, months, sites.index)
-    route_phase = _route_phases(routes, site_table["phase"])
-    ordered = _prioritised(permits, pairs, months)
-    schedule = _schedule(site_table, routes, route_phase, ordered)
+    ready = _ready_months(needs, months)
+    fac_needs = fac_pairs = fac_ready = None
+    if facilities is not None:
+        fac_needs = _layer_needs(routes, layers, "facility_ids")
+        fac_needs = fac_needs.reindex(facilities, fill_value=False)
+        fac_pairs = _facility_pairs(permits, routes, facilities)
+        fac_ready = _ready_months(fac_needs, months)
+    waiting = [month[wait] for month, wait in (ready, fac_ready or ready)]
+    later = np.unique(np.concatenate(waiting)).astype(np.int64)
+    site_table = _site_phases(needs, ready, later, pairs, permits, sites.index)
+    fac_table = None
+    if facilities is not None:
+        fac_table = _site_phases(fac_needs, fac_ready, later, fac_pairs, permits, facilities)
+    route_phase = _route_phases(routes, site_table["phase"], "gp_ids")
+    if fac_table is not None and "facility_ids" in routes.columns:
+        route_phase = _earliest(
+            route_phase, _route_phases(routes, fac_table["phase"], "facility_ids")
+        )
+    ordered = _prioritised(permits, pairs, months, fac_pairs)
+    schedule = _schedule(site_table, routes, route_phase, ordered, fac_table)
     log.info(
         "roll-out: %d of %d routed GPs need no permission (phase 1); the last are ready in "
         "month %d",
@@ -223,16 +252,17 @@ def plan_rollout(
         len(routed),
         int(schedule["month"].iloc[-1]),
     )
-    return Rollout(site_table, route_phase, ordered, schedule, months)
+    return Rollout(site_table, route_phase, ordered, schedule, months, fac_table)
 
 
-def _layer_needs(routes: pd.DataFrame, layers: Sequence[RowLayer]) -> pd.DataFrame:
-    """Per GP (index), whether its path needs each layer's permission (one bool column each)."""
+def _layer_needs(routes: pd.DataFrame, layers: Sequence[RowLayer], column: str) -> pd.DataFrame:
+    """Per site (index: the ids in the routes' ``column``), whether its path needs each layer's
+    permission (one bool column each)."""
     names = [layer.name for layer in layers]
-    if not len(routes) or not names:
+    if not len(routes) or not names or column not in routes.columns:
         return pd.DataFrame(columns=names, dtype=bool)
     need = np.column_stack([_segment_needs(routes, layer) for layer in layers])
-    codes, strings = pd.factorize(routes["gp_ids"].fillna("").astype(str))
+    codes, strings = pd.factorize(routes[column].fillna("").astype(str))
     per_string = np.zeros((len(strings), len(names)), dtype=bool)
     np.logical_or.at(per_string, codes, need)
     hit = np.flatnonzero(per_string.any(axis=1))
@@ -262,20 +292,44 @@ def _item_pairs(permits: pd.DataFrame, routed: pd.Index) -> pd.DataFrame:
     return frame.drop_duplicates().reset_index(drop=True)
 
 
-def _site_phases(
-    needs: pd.DataFrame,
-    pairs: pd.DataFrame,
-    permits: pd.DataFrame,
-    months: Mapping[str, int],
-    index: pd.Index,
+def _facility_pairs(
+    permits: pd.DataFrame, routes: pd.DataFrame, facilities: pd.Index
 ) -> pd.DataFrame:
-    """``permits_needed``, ``ready_month`` and ``phase`` of every GP (<NA> where not routed)."""
+    """(item position in the register, facility id) for every facility whose path runs through
+    one of the item's segments (the facilities' ``gp`` in the frame's terms)."""
+    if not len(permits) or not len(routes) or "facility_ids" not in routes.columns:
+        return _item_pairs(permits.iloc[:0], facilities)
+    served = routes.loc[routes["facility_ids"].fillna("") != "", ["segment_id", "facility_ids"]]
+    by_segment = dict(
+        zip(served["segment_id"].astype(str), served["facility_ids"].astype(str), strict=True)
+    )
+    segments = permits["segment_ids"].fillna("").astype(str).str.split(";").explode()
+    ids = segments.map(by_segment).dropna().str.split(";").explode()
+    frame = pd.DataFrame({"item": ids.index.to_numpy(dtype=np.int64), "gp": ids.to_numpy()})
+    frame = frame[frame["gp"].isin(facilities)]
+    return frame.drop_duplicates().sort_values(["item", "gp"]).reset_index(drop=True)
+
+
+def _ready_months(needs: pd.DataFrame, months: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each site's ready month (the longest lead time its path needs, 0 for none) and whether
+    it waits on any permission."""
     lead = np.array([months[name] for name in needs.columns], dtype=np.int64)
     need = needs.to_numpy(dtype=bool)
-    ready = np.where(need, lead, 0).max(axis=1, initial=0)
-    waiting = need.any(axis=1)
-    later = np.unique(ready[waiting])
-    phase = np.where(waiting, 2 + np.searchsorted(later, ready), 1)
+    return np.where(need, lead, 0).max(axis=1, initial=0), need.any(axis=1)
+
+
+def _site_phases(
+    needs: pd.DataFrame,
+    ready: tuple[np.ndarray, np.ndarray],
+    later: np.ndarray,
+    pairs: pd.DataFrame,
+    permits: pd.DataFrame,
+    index: pd.Index,
+) -> pd.DataFrame:
+    """``permits_needed``, ``ready_month`` and ``phase`` of every site of ``index`` (<NA> where
+    not routed); ``later``: the sorted ready months of everything waiting (phases 2, 3, ...)."""
+    month, waiting = ready
+    phase = np.where(waiting, 2 + np.searchsorted(later, month), 1)
     ids = permits["permit_id"].to_numpy(dtype=object) if len(permits) else np.array([])
     needed = (
         pd.Series(ids[pairs["item"].to_numpy()], index=pairs["gp"].to_numpy())
@@ -287,7 +341,7 @@ def _site_phases(
     table = pd.DataFrame(
         {
             "permits_needed": needed.reindex(needs.index).fillna("").astype(str),
-            "ready_month": pd.array(ready, dtype="Int64"),
+            "ready_month": pd.array(month, dtype="Int64"),
             "phase": pd.array(phase, dtype="Int64"),
         },
         index=needs.index,
@@ -298,11 +352,12 @@ def _site_phases(
     return table
 
 
-def _route_phases(routes: pd.DataFrame, phase: pd.Series) -> pd.Series:
-    """The earliest phase among the GPs each segment serves (<NA> for a segment serving none)."""
+def _route_phases(routes: pd.DataFrame, phase: pd.Series, column: str) -> pd.Series:
+    """The earliest phase among the sites (ids in ``column``) each segment serves (<NA> for a
+    segment serving none)."""
     if not len(routes):
         return pd.Series(pd.array([], dtype="Int64"), index=routes.index)
-    codes, strings = pd.factorize(routes["gp_ids"].fillna("").astype(str))
+    codes, strings = pd.factorize(routes[column].fillna("").astype(str))
     tokens = pd.Series(strings).str.split(";").explode()
     earliest = (
         pd.Series(phase.reindex(tokens.to_numpy()).to_numpy(), index=tokens.index)
@@ -314,8 +369,17 @@ def _route_phases(routes: pd.DataFrame, phase: pd.Series) -> pd.Series:
     return pd.Series(values, index=routes.index, name="phase")
 
 
+def _earliest(first: pd.Series, second: pd.Series) -> pd.Series:
+    """Elementwise the smaller phase (<NA> only where both are)."""
+    both = pd.concat([first, second], axis=1).min(axis=1)
+    return pd.Series(pd.array(both.to_numpy(), dtype="Int64"), index=first.index, name="phase")
+
+
 def _prioritised(
-    permits: pd.DataFrame, pairs: pd.DataFrame, months: Mapping[str, int]
+    permits: pd.DataFrame,
+    pairs: pd.DataFrame,
+    months: Mapping[str, int],
+    facility_pairs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The register in the order to apply from (module docs), with the figures behind it."""
     out = permits.drop(columns=[c for c in _PRIORITY_COLUMNS if c in permits.columns])
@@ -325,12 +389,21 @@ def _prioritised(
     out["lead_months"] = lead
     out["gps_blocked"] = blocked.astype(np.int64)
     out["gps_unblocked"] = unblocked.astype(np.int64)
+    if facility_pairs is not None:
+        items = facility_pairs["item"].to_numpy(dtype=np.int64)
+        out["facilities_blocked"] = np.bincount(items, minlength=len(out)).astype(np.int64)
     out = out.iloc[order].reset_index(drop=True)
     out.insert(0, "priority", np.arange(1, len(out) + 1, dtype=np.int64))
     return out
 
 
-_PRIORITY_COLUMNS = ("priority", "lead_months", "gps_blocked", "gps_unblocked")
+_PRIORITY_COLUMNS = (
+    "priority",
+    "lead_months",
+    "gps_blocked",
+    "gps_unblocked",
+    "facilities_blocked",
+)
 """Columns the roll-out adds to the register (replaced when a register is ordered again)."""
 
 
@@ -374,16 +447,23 @@ def _greedy_order(
 
 
 def _schedule(
-    sites: pd.DataFrame, routes: pd.DataFrame, route_phase: pd.Series, permits: pd.DataFrame
+    sites: pd.DataFrame,
+    routes: pd.DataFrame,
+    route_phase: pd.Series,
+    permits: pd.DataFrame,
+    facilities: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per month from 0 to the last ready month (module docs)."""
+    """One row per month from 0 to the last ready month (module docs); ``facilities`` (own
+    terminals) count in the phases and months, not in the GP columns."""
+    both = sites if facilities is None else pd.concat([sites, facilities], ignore_index=True)
     ready = sites["ready_month"].dropna().astype(np.int64)
-    phase = sites["phase"].dropna().astype(np.int64)
+    all_ready = both["ready_month"].dropna().astype(np.int64)
+    phase = both["phase"].dropna().astype(np.int64)
     lead = permits["lead_months"].to_numpy(dtype=np.int64) if len(permits) else np.zeros(0, int)
-    last = int(max(ready.to_numpy().max(initial=0), lead.max(initial=0)))
+    last = int(max(all_ready.to_numpy().max(initial=0), lead.max(initial=0)))
     month = np.arange(last + 1)
     gps_new = np.bincount(ready.to_numpy(), minlength=last + 1)
-    phase_month = pd.Series(ready.to_numpy(), index=phase.to_numpy()).groupby(level=0).max()
+    phase_month = pd.Series(all_ready.to_numpy(), index=phase.to_numpy()).groupby(level=0).max()
     phases, phase_months = phase_month.index.to_numpy(), phase_month.to_numpy()
     top_phase = [int(phases[phase_months <= m].max(initial=0)) for m in month]
     trench_new = np.zeros(last + 1)

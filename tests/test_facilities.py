@@ -201,7 +201,7 @@ def test_map_has_a_facilities_layer_with_a_legend_row_per_category(village, tmp_
     p = netplan.plan(gps, pops, roads, facilities=facilities, progress=False)
     page = p.explore(tiles=None).get_root().render()
     assert '"Facilities"' in page
-    for row in ("LSK: 1 of 1 connected", "PHC: 0 of 2 connected", "no category: 0 of 1"):
+    for row in ("LSK: 1 of 1 connected", "PHC: 2 of 2 connected", "no category: 0 of 1"):
         assert row in page
     assert "<img src=x" not in page  # escaped in tooltips and popups, JSON-quoted for search
     assert "Facilities connected" in page
