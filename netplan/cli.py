@@ -44,6 +44,7 @@ _NUMBER_OPTIONS = {
     "--along-penalty": ("netplan.params", "CostModel", "along_highway_penalty_per_m"),
     "--forest-width": ("netplan.row", "RowLayer", "corridor_width_m"),
     "--facility-colocated": ("netplan.facilities", "FacilityOptions", "colocated_m"),
+    "--facility-reach": ("netplan.facilities", "FacilityOptions", "reach_m"),
     "--ring-size": ("netplan.params", "DesignOptions", "ring_size"),
     "--pop-capacity": ("netplan.params", "DesignOptions", "pop_capacity"),
 }
@@ -236,6 +237,14 @@ def _parser() -> argparse.ArgumentParser:
         help="a facility this close to a GP is served through the GP, and two of one category "
         "this close are one (m, default 25)",
     )
+    services.add_argument(
+        "--facility-reach",
+        type=float,
+        metavar="M",
+        help="connect only facilities within M metres by road of the GPs' fibre (the trench "
+        "planned for the GPs alone, and the PoPs); the others are listed with the reason "
+        "(default: connect every facility the roads reach)",
+    )
     _add_plan_options(p)
     d = sub.add_parser(
         "demo", help="plan the bundled Dantewada sample (real GPs, synthetic roads/forest)"
@@ -332,12 +341,15 @@ def _input_files(args: argparse.Namespace) -> list[str]:
 
 
 def _facility_options(args: argparse.Namespace):
-    """``--facility-category`` and ``--facility-colocated`` (``demo`` has none: defaults)."""
+    """``--facility-category``, ``--facility-colocated`` and ``--facility-reach`` (``demo`` has
+    none: defaults)."""
     from netplan.facilities import FacilityOptions
 
     categories = tuple(getattr(args, "facility_category", ())) or None
     return FacilityOptions(
-        colocated_m=getattr(args, "facility_colocated", 25.0), categories=categories
+        colocated_m=getattr(args, "facility_colocated", 25.0),
+        categories=categories,
+        reach_m=getattr(args, "facility_reach", None),
     )
 
 

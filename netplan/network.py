@@ -16,18 +16,20 @@
    split there), or a nearby node when that is at most ~1.5 times as far (so gaps at junctions
    close onto the junction instead of creating a sliver). Lines through the dangling line's
    other node are not targets (an overshoot's stub must not heal back onto its own junction).
-4. **Snap sites.** Every GP and PoP is projected onto the nearest road *edge*, which is split at
-   the projected point (points within 0.5 m of an existing vertex use that vertex). A site
-   farther than 1 m from the road gets a straight ``kind="spur"`` edge to that point; a site
-   farther than ``options.max_spur_m`` is unroutable. Sites at the same place share a node.
-5. **Bridge.** Connected components holding GPs but no PoP are joined to other components by
-   straight ``kind="bridge"`` edges of at most ``options.max_bridge_m``. Candidate links join
-   the exact nearest points of two components (a line vertex of one and the nearest point on a
-   line of the other, which is split there). All components holding a PoP count as one; a
-   minimum spanning forest over the candidates (shortest link first, union-find) is pruned of
-   branches ending in a component without GPs and of trees that reach no PoP, so a chain
-   through an empty fragment is used when it is shorter. GPs left in a component without a PoP
-   are unroutable. Bridges are not noded with roads they might cross.
+4. **Snap sites.** Every GP, PoP and facility (service point) is projected onto the nearest road
+   *edge*, which is split at the projected point (points within 0.5 m of an existing vertex use
+   that vertex). A site farther than 1 m from the road gets a straight ``kind="spur"`` edge to
+   that point; a site farther than ``options.max_spur_m`` is unroutable. Sites at the same place
+   share a node.
+5. **Bridge.** Connected components holding GPs or facilities but no PoP are joined to other
+   components by straight ``kind="bridge"`` edges of at most ``options.max_bridge_m``. Candidate
+   links join the exact nearest points of two components (a line vertex of one and the nearest
+   point on a line of the other, which is split there). All components holding a PoP count as
+   one; a minimum spanning forest over the candidates (shortest link first, union-find) is
+   pruned of branches ending in a component without GPs or facilities and of trees that reach no
+   PoP, so a chain through an empty fragment is used when it is shorter. GPs and facilities left
+   in a component without a PoP are unroutable. Bridges are not noded with roads they might
+   cross.
 
 Finally nodes are numbered by their (x, y) order, duplicate edges are dropped (the graph keeps the
 shortest of parallel edges; ``edges`` and ``arrays()`` keep them all), zero-length
@@ -70,7 +72,7 @@ logger = logging.getLogger(__name__)
 
 KINDS = ("road", "spur", "bridge")
 _ROAD, _SPUR, _BRIDGE = 0, 1, 2
-_GP, _POP, _FACILITY = 0, 1, 2  # site roles
+_POP = 1  # site roles: GPs 0, PoPs 1, facilities 2
 _VERTEX_SNAP_M = 0.5
 """A snapped or healed point this close to an existing vertex uses that vertex."""
 _ON_ROAD_M = 1.0
@@ -105,7 +107,7 @@ class RoadNetwork:
         ``spur_m`` (length of the spur edge, 0 when on the road, NaN when not snapped),
         ``snap_m`` (distance to the nearest road line), ``component`` (Int64), ``status``
         ("ok" | "unroutable"), ``reason`` ("" when ok). ``facilities`` (service points) is
-        empty unless facilities were given; they are snapped like GPs but get no bridge links.
+        empty unless facilities were given; they are snapped and bridged like GPs.
     report
         Counts of the build (see :func:`build_network`).
     """
@@ -775,8 +777,7 @@ def build_network(
         Site points in any CRS, indexed by site id (ids are turned into strings), optional column
         ``name``. Sites without geometry are kept as unroutable.
     facilities
-        Service points (hospitals, schools, ...), snapped like GPs; a road fragment holding
-        only facilities gets no bridge link (they are unroutable there).
+        Service points (hospitals, schools, ...), snapped and bridged like GPs.
     options
         Healing tolerance, maximum spur and bridge lengths.
     crs
@@ -879,12 +880,7 @@ class _Sites:
         self.spur_m = np.full(len(xy), np.nan)  # length of the spur edge (0 on the road)
         self.node_pt = np.full((len(xy), 2), np.nan)  # where its network node is
         self.snapped = np.zeros(len(xy), dtype=bool)
-        self.gap_m = np.full(len(xy), np.inf)  # GPs left on a fragment: gap to a PoP's network
-
-    @property
-    def snapped_gp(self) -> np.ndarray:
-        """Among the snapped sites (in order), which are GPs."""
-        return self.role[self.snapped] == _GP
+        self.gap_m = np.full(len(xy), np.inf)  # left on a fragment: gap to a PoP's network
 
     @property
     def snapped_pop(self) -> np.ndarray:
@@ -951,17 +947,18 @@ def _snap_sites(work: _Work, sites: _Sites, max_spur_m: float, report: dict[str,
 def _bridge_fragments(
     work: _Work, sites: _Sites, max_bridge_m: float, report: dict[str, Any]
 ) -> None:
-    """Join road fragments holding GPs but no PoP to the network of a PoP (see module docs)."""
+    """Join road fragments holding GPs or facilities but no PoP to the network of a PoP (see
+    module docs)."""
     u, v, sn_node, node_xy = nd.assign_nodes(work.ls, sites.node_pt[sites.snapped])
     report["bridges"], report["bridge_km"] = 0, 0.0
     report["components_snapped"] = _components(len(node_xy), u, v)[0]
-    gp_nodes = sn_node[sites.snapped_gp]
+    gp_nodes = sn_node[~sites.snapped_pop]  # GPs and facilities
     pop_nodes = sn_node[sites.snapped_pop]
     if not (len(gp_nodes) and len(pop_nodes)):
         return
     bev, ba, bb, lab0, gap = _bridge(work.ls, u, v, node_xy, gp_nodes, pop_nodes, max_bridge_m)
     if gap:
-        gp_pos = np.flatnonzero(sites.snapped)[sites.snapped_gp]
+        gp_pos = np.flatnonzero(sites.snapped)[~sites.snapped_pop]
         sites.gap_m[gp_pos] = [gap.get(int(c), np.inf) for c in lab0[gp_nodes]]
     if len(ba):
         work.split(bev, snap=nd.EPS_M)
@@ -992,10 +989,6 @@ def _site_status(
         status[i] = "unroutable"
         if len(pop_comps) == 0:
             reason[i] = "no PoP could be placed on the road network (all PoPs are unroutable)"
-        elif sites.role[i] == _FACILITY:
-            reason[i] = (
-                "its road fragment does not reach any PoP (bridge links are made for GPs only)"
-            )
         else:
             near = sites.gap_m[i]
             where = f"{near:.0f} m away" if np.isfinite(near) else "none found"
