@@ -29,8 +29,10 @@ class Plan:
     Attributes
     ----------
     routes
-        One row per route segment (a road edge, off-road spur or bridge link used by a PoP),
-        with ``phase``: the earliest roll-out phase it serves.
+        One row per route segment (a road edge, off-road spur or bridge link used by a PoP):
+        the GPs (``gp_ids``, ``gps_served``) and service points (``facility_ids``,
+        ``facilities_served``) it serves downstream, and ``phase``: the earliest roll-out phase
+        it serves.
     sites
         Every GP given to the planner, routed or listed as unroutable with a reason; routed GPs
         have ``permits_needed`` (the register items on their path), ``ready_month`` (when the
@@ -56,15 +58,17 @@ class Plan:
     rollout
         The roll-out schedule: one row per month from 0 to the last ready month, with the GPs
         ready to light by then (cumulative, rising to the routed count) and the trench km
-        serving them (:data:`netplan.rollout.ROLLOUT_COLUMNS`).
+        serving them (:data:`netplan.rollout.ROLLOUT_COLUMNS`); with facilities also those
+        ready (:data:`netplan.facilities.FACILITY_ROLLOUT_COLUMNS`).
     lead_times
         The lead time (months) of each right-of-way layer used for the roll-out.
     facilities
         With a facility layer: every facility (index ``facility_id``) with ``name``,
         ``category``, ``pop_id``, ``routed``, ``reason`` (why not, "" when routed),
         ``served_by`` (the GP or facility whose connection serves it, "" for its own),
-        ``network_m``, ``route_m``, ``phase``, ``ready_month`` (:mod:`netplan.facilities`).
-        ``None`` otherwise.
+        ``network_m``, ``route_m``, ``permits_needed``, ``ready_month``, ``phase``
+        (:mod:`netplan.facilities`). Facilities connected on their own are terminals of the
+        design: route segments list them in ``facility_ids``. ``None`` otherwise.
     design, costs
         The design options and cost model the plan was made with.
     layers
