@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
@@ -138,7 +138,8 @@ class Planner:
         The right-of-way layers every plan is flagged against.
     edge_notes
         Every network edge measured against :attr:`layers` (metres inside area layers,
-        crossings and metres along line layers); the permission-aware router's penalties.
+        crossings and metres along line layers), once when the planner is built: the
+        permission-aware router's penalties.
     capacity
         The PoPs' ``capacity`` column as numbers (NaN where empty or absent).
     inputs
@@ -197,6 +198,8 @@ class Planner:
         self._weights: dict[tuple, np.ndarray] = {}
         self._graphs: dict[tuple, CSRGraph] = {}
         self._assignments: dict[tuple, pd.DataFrame] = {}
+        # measured once, here: every variant's permission-aware weights reuse it
+        self.edge_notes = annotate_edges(self.network.edges, self.layers, progress=progress)
         self._joint: dict[tuple, tuple[pd.DataFrame, PopDesigns]] = {}
         self._designed: dict[tuple, Designed] = {}
 
@@ -222,11 +225,6 @@ class Planner:
                 check_same_area(layer, roads)
 
     @cached_property
-    def edge_notes(self) -> pd.DataFrame:
-        """Every edge measured against the right-of-way layers (computed on first use)."""
-        return annotate_edges(self.network.edges, self.layers, progress=self.progress)
-
-    @cached_property
     def facility_places(self) -> pd.DataFrame | None:
         """Where each facility meets the roads (:func:`netplan.facilities.facility_places`)."""
         if self.facilities is None:
@@ -237,9 +235,7 @@ class Planner:
         """The routing weight of every network edge under ``costs``, in equivalent metres."""
         key = _routing_key(costs)
         if key not in self._weights:
-            self._weights[key] = _edge_weights(
-                self.network, self.layers, costs, lambda: self.edge_notes
-            )
+            self._weights[key] = _edge_weights(self.network, self.layers, costs, self.edge_notes)
         return self._weights[key]
 
     def graph(self, costs: CostModel) -> CSRGraph:
@@ -401,16 +397,17 @@ class Planner:
         assignment = self.assignment(design, costs)
         if selected is not None:
             assignment = assignment[assignment["pop_id"].isin(selected)]
-        if design.uses_joint_design and design.topology == "tree":
-            designs = self._joint_design(design, costs)[1]
-            designs = designs if selected is None else designs.only(selected)
-        else:
+        joint = self._joint_design(design, costs)[1] if design.uses_joint_design else None
+        if joint is not None and design.topology == "tree":
+            designs = joint if selected is None else joint.only(selected)
+        else:  # rings over a joint assignment run around the joint trees
             designs = design_pops(
                 self.network,
                 self.weights(costs),
                 assignment,
                 design,
                 csr=self.graph(costs),
+                trees=joint,
                 progress=self.progress,
             )
         made = _flagged(self.network, self.layers, designs, assignment, design)
@@ -459,15 +456,10 @@ def _routing_key(costs: CostModel) -> tuple[float, ...]:
 
 
 def _edge_weights(
-    network: RoadNetwork,
-    layers: Sequence[RowLayer],
-    costs: CostModel,
-    notes: Callable[[], pd.DataFrame],
+    network: RoadNetwork, layers: Sequence[RowLayer], costs: CostModel, notes: pd.DataFrame
 ) -> np.ndarray:
-    """Routing weight of every edge in equivalent metres: its length plus the penalties.
-
-    ``notes`` is called for the edges' right-of-way measures only when a penalty needs them.
-    """
+    """Routing weight of every edge in equivalent metres: its length plus the penalties on its
+    right-of-way measures ``notes``."""
     edges = network.edges
     weight = edges["length"].to_numpy(dtype=float).copy()
     if costs.offroad_penalty_per_m:
@@ -480,7 +472,7 @@ def _edge_weights(
     )
     if not layers or not any(layer_penalties):
         return weight
-    measured = notes()
+    measured = notes
     for layer in layers:
         if layer.kind == "area":
             weight += costs.forest_penalty_per_m * measured[f"in_{layer.name}_m"].to_numpy()
