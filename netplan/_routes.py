@@ -134,13 +134,16 @@ def design_pops(
     *,
     facilities: pd.DataFrame | None = None,
     csr: CSRGraph | None = None,
+    trees: PopDesigns | None = None,
     progress: bool = True,
 ) -> PopDesigns:
     """Design every PoP that has GPs assigned (``assignment["reason"] == ""``) or facilities
     to serve (``facilities``: ``pop_id``, ``node``, ``network_m`` per facility terminal).
 
-    A PoP whose design fails with a netplan error (e.g. a GP it cannot reach) is recorded in
-    :attr:`PopDesigns.failures`; other errors are bugs and propagate.
+    ``trees`` (e.g. the joint design's) are followed instead of solving each PoP's tree again,
+    so rings over a joint assignment run around the joint trees. A PoP whose design fails with
+    a netplan error (e.g. a GP it cannot reach) is recorded in :attr:`PopDesigns.failures`;
+    other errors are bugs and propagate.
     """
     u, v, length = network.arrays()
     n_nodes = len(network.nodes)
@@ -178,6 +181,7 @@ def design_pops(
                 slack=options.service_slack,
                 margin=options.service_margin_m,
                 reach=float(np.nanmax(np.concatenate(reach), initial=0.0)),
+                tree_edges=_tree_of(trees, str(pop_id)),
             )
         except NetplanError as exc:  # keep the other PoPs; report this one
             log.warning("design failed for PoP %s: %s", pop_id, exc)
@@ -189,6 +193,11 @@ def design_pops(
         if len(extra_nodes):
             out.facility_nodes[str(pop_id)] = extra_nodes
     return out
+
+
+def _tree_of(trees: PopDesigns | None, pop_id: str) -> np.ndarray | None:
+    design = None if trees is None else trees.designs.get(pop_id)
+    return None if design is None else design.edges
 
 
 def design_joint(

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from functools import cached_property
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -151,7 +150,8 @@ class Planner:
         The right-of-way layers every plan is flagged against.
     edge_notes
         Every network edge measured against :attr:`layers` (metres inside area layers,
-        crossings and metres along line layers); the permission-aware router's penalties.
+        crossings and metres along line layers), once when the planner is built: the
+        permission-aware router's penalties.
     capacity
         The PoPs' ``capacity`` column as numbers (NaN where empty or absent).
     inputs
@@ -216,6 +216,8 @@ class Planner:
         self._weights: dict[tuple, np.ndarray] = {}
         self._graphs: dict[tuple, CSRGraph] = {}
         self._assignments: dict[tuple, pd.DataFrame] = {}
+        # measured once, here: every variant's permission-aware weights reuse it
+        self.edge_notes = annotate_edges(self.network.edges, self.layers, progress=progress)
         self._joint: dict[tuple, tuple[pd.DataFrame, PopDesigns]] = {}
         self._designed: dict[tuple, Designed] = {}
         self._statuses: dict[tuple, pd.DataFrame] = {}
@@ -241,18 +243,11 @@ class Planner:
             if layer is not None:
                 check_same_area(layer, roads)
 
-    @cached_property
-    def edge_notes(self) -> pd.DataFrame:
-        """Every edge measured against the right-of-way layers (computed on first use)."""
-        return annotate_edges(self.network.edges, self.layers, progress=self.progress)
-
     def weights(self, costs: CostModel) -> np.ndarray:
         """The routing weight of every network edge under ``costs``, in equivalent metres."""
         key = _routing_key(costs)
         if key not in self._weights:
-            self._weights[key] = _edge_weights(
-                self.network, self.layers, costs, lambda: self.edge_notes
-            )
+            self._weights[key] = _edge_weights(self.network, self.layers, costs, self.edge_notes)
         return self._weights[key]
 
     def graph(self, costs: CostModel) -> CSRGraph:
@@ -489,7 +484,7 @@ class Planner:
             serving = found[keep].assign(node=facilities[keep])
         if joint is not None and design.topology == "tree":
             designs = joint if selected is None else joint.only(selected)
-        else:
+        else:  # rings over a joint assignment run around the joint trees
             designs = design_pops(
                 self.network,
                 self.weights(costs),
@@ -497,6 +492,7 @@ class Planner:
                 design,
                 facilities=serving,
                 csr=self.graph(costs),
+                trees=joint,
                 progress=self.progress,
             )
         made = _flagged(self.network, self.layers, designs, assignment, design)
@@ -571,15 +567,10 @@ def _routing_key(costs: CostModel) -> tuple[float, ...]:
 
 
 def _edge_weights(
-    network: RoadNetwork,
-    layers: Sequence[RowLayer],
-    costs: CostModel,
-    notes: Callable[[], pd.DataFrame],
+    network: RoadNetwork, layers: Sequence[RowLayer], costs: CostModel, notes: pd.DataFrame
 ) -> np.ndarray:
-    """Routing weight of every edge in equivalent metres: its length plus the penalties.
-
-    ``notes`` is called for the edges' right-of-way measures only when a penalty needs them.
-    """
+    """Routing weight of every edge in equivalent metres: its length plus the penalties on its
+    right-of-way measures ``notes``."""
     edges = network.edges
     weight = edges["length"].to_numpy(dtype=float).copy()
     if costs.offroad_penalty_per_m:
@@ -592,7 +583,7 @@ def _edge_weights(
     )
     if not layers or not any(layer_penalties):
         return weight
-    measured = notes()
+    measured = notes
     for layer in layers:
         if layer.kind == "area":
             weight += costs.forest_penalty_per_m * measured[f"in_{layer.name}_m"].to_numpy()
