@@ -318,18 +318,27 @@ def beyond_reach(status: pd.DataFrame, distance: pd.Series, reach_m: float) -> p
 
 
 def with_results(status: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """The listing (:func:`facility_status`) with the design's results for the own terminals
-    (``pop_id``, ``network_m``, ``route_m`` and, when the design did not reach one, ``reason``)."""
+    """The listing (:func:`facility_status`) with the design's results for the own terminals,
+    free of network node ids (:attr:`netplan._assemble.Designed.facilities`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``reason`` (from the design when it did not reach an own terminal), ``via_gp``,
+        ``via_facility``, ``via_m``, ``terminal`` (bool: an own terminal of the design),
+        ``pop_id``, ``network_m``, ``route_m``.
+    """
     out = status.join(results[["pop_id", "network_m", "route_m"]])
     own = out["node"].notna() & (out["reason"] == "")
     out.loc[own, "reason"] = results["reason"].reindex(out.index[own]).fillna("").to_numpy()
-    return out
+    out.insert(out.columns.get_loc("node"), "terminal", out["node"].notna().to_numpy())
+    return out.drop(columns="node")
 
 
 def reached_terminals(designed: pd.DataFrame) -> pd.Series:
     """Which facilities of a listing with design results (:func:`with_results`) are own
     terminals the design reached (a boolean Series)."""
-    return designed["node"].notna() & (designed["reason"] == "") & designed["route_m"].notna()
+    return designed["terminal"] & (designed["reason"] == "") & designed["route_m"].notna()
 
 
 def facility_table(
@@ -358,7 +367,7 @@ def facility_table(
         Index ``facility_id``, columns :data:`FACILITY_COLUMNS`, EPSG:4326 points.
     """
     designed = designed.reindex(facilities.index)
-    own = designed["node"].notna()
+    own = designed["terminal"]
     routed = reached_terminals(designed)
     table = pd.DataFrame(
         {

@@ -232,8 +232,8 @@ def plan_rollout(
         fac_needs = fac_needs.reindex(facilities, fill_value=False)
         fac_pairs = _facility_pairs(permits, routes, facilities)
         fac_ready = _ready_months(fac_needs, months)
-    waiting = [month[wait] for month, wait in (ready, fac_ready or ready)]
-    later = np.unique(np.concatenate(waiting)).astype(np.int64)
+    readies = [ready] if fac_ready is None else [ready, fac_ready]
+    later = np.unique(np.concatenate([month[wait] for month, wait in readies])).astype(np.int64)
     site_table = _site_phases(needs, ready, later, pairs, permits, sites.index)
     fac_table = None
     if facilities is not None:
