@@ -344,15 +344,19 @@ def _forest_designs(
 def _attach(
     network: RoadNetwork, designs: PopDesigns, facilities: pd.Series, csr: CSRGraph
 ) -> None:
-    """Join each facility to the nearest design (under ``csr``'s weights) by its shortest path
-    and make it a terminal of that design (in place). Paths start at every node of every design
-    at once, so they never run through another design and never close a cycle."""
+    """Join each facility to the nearest design or PoP (under ``csr``'s weights) by its
+    shortest path and make it a terminal of that design (in place; a PoP without one gets one).
+    Paths start at every node of every design and every PoP at once, so they never run through
+    another design and never close a cycle."""
     u, v, length = network.arrays()
     owner: dict[int, str] = {}
     for pop_id in sorted(designs.designs, key=str):
         design = designs.designs[pop_id]
         for node in [designs.roots[pop_id], *design.parent_node.tolist(), *design.child_node]:
             owner.setdefault(int(node), pop_id)
+    pops = network.pops.loc[network.pops["status"] == "ok", "node"].astype(np.int64)
+    for node, pop_id in node_to_pop(pops).items():
+        owner.setdefault(node, pop_id)
     _, pred, source = csr.dijkstra(np.asarray(sorted(owner), dtype=np.int64), multi=True)
     added: dict[str, list[np.ndarray]] = {}
     joined: dict[str, list[str]] = {}
@@ -363,13 +367,19 @@ def _attach(
         added.setdefault(pop_id, []).append(path_edges(csr, pred, int(node)))
         joined.setdefault(pop_id, []).append(facility_id)
     for pop_id, paths in added.items():
-        design = designs.designs[pop_id]
+        if pop_id not in designs.designs:  # a PoP serving no GP
+            designs.roots[pop_id] = int(pops[pop_id])
+            designs.gp_nodes[pop_id] = pd.Series(dtype=np.int64)
+        design = designs.designs.get(pop_id)
         mine = facilities.loc[joined[pop_id]]
         root = designs.roots[pop_id]
         terminals = set(designs.gp_nodes[pop_id].tolist()) | set(mine.tolist())
-        edges = np.unique(np.concatenate([design.edges, *paths]))
+        edges = np.unique(np.concatenate([[] if design is None else design.edges, *paths]))
+        edges = edges.astype(np.int64)
         designs.designs[pop_id] = _root_edges(edges, u, v, length, root, terminals - {root})
         designs.facility_nodes[pop_id] = mine
+    for name in ("designs", "gp_nodes", "roots", "facility_nodes"):  # by PoP id again
+        setattr(designs, name, dict(sorted(getattr(designs, name).items())))
 
 
 def _road_distances(

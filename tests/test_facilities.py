@@ -197,6 +197,23 @@ def test_pop_capacity_counts_gps_only(forest_plan):
     assert tight.facilities.loc["phc", "route_m"] == pytest.approx(3300.0)
 
 
+def test_a_facility_joins_the_nearest_pop_under_capacity(village):
+    """A second PoP Q at the end of the side road serves no GP; a school 50 m from it joins
+    Q, with or without a capacity (with one, facilities join the GPs' trees or a PoP by their
+    shortest path)."""
+    gps, pops, roads, _ = village
+    pops = pd.concat([pops, _points([("Q", (0, 1000))], ["id"])], ignore_index=True)
+    school = _points([("school", "school", (50, 1000))], ["id", "category"])
+    planner = netplan.Planner(gps, pops, roads, facilities=school, progress=False)
+    for capacity in (None, 5):
+        p = planner.plan(pop_capacity=capacity)
+        row = p.facilities.loc["school"]
+        assert (row["pop_id"], row["routed"]) == ("Q", True)
+        assert row["route_m"] == pytest.approx(50.0)
+        assert p.sites["pop_id"].tolist() == ["P", "P"]
+        assert p.routes.loc[p.routes["pop_id"] == "Q", "facility_ids"].tolist() == ["school"]
+
+
 def test_facility_reach_is_measured_from_the_gps_fibre(forest_plan):
     """The PHC is 300 m (its spur) from the GPs' trench: outside a 200 m reach, inside 400 m."""
     near = forest_plan.plan(facility_options=FacilityOptions(reach_m=200))
