@@ -24,8 +24,18 @@ from netplan._errors import (
     NetplanError,
     OutputExistsError,
 )
-from netplan.io import load_forest, load_highways, load_pops, load_roads, load_sites
+from netplan.boq import BuildRules, Rates
+from netplan.io import (
+    load_existing,
+    load_forest,
+    load_highways,
+    load_pops,
+    load_power_lines,
+    load_roads,
+    load_sites,
+)
 from netplan.network import RoadNetwork, build_network
+from netplan.optical import OpticalBudget
 from netplan.params import CostModel, DesignOptions, NetworkOptions
 from netplan.planner import Planner, plan
 from netplan.result import Plan
@@ -35,6 +45,7 @@ from netplan.steiner import steiner_tree
 __version__ = "0.1.0"
 
 __all__ = [
+    "BuildRules",
     "CRSError",
     "CoordinateError",
     "CostModel",
@@ -51,16 +62,20 @@ __all__ = [
     "MissingColumnError",
     "NetplanError",
     "NetworkOptions",
+    "OpticalBudget",
     "OutputExistsError",
     "Plan",
     "Planner",
+    "Rates",
     "RoadNetwork",
     "RowLayer",
     "build_network",
     "datasets",
+    "load_existing",
     "load_forest",
     "load_highways",
     "load_pops",
+    "load_power_lines",
     "load_roads",
     "load_sites",
     "plan",

@@ -1,9 +1,10 @@
 """From a designed variant to a :class:`~netplan.result.Plan`: the plan's derived tables.
 
 A :class:`Designed` variant holds what designing needs a road network for (assignment, flagged
-routes, crossings, distances along the design, PoP placement). :func:`assemble` derives
-everything else from it (permit register, sites, PoPs, summary, trade-off), without the network,
-so variants designed apart (e.g. partitions of a state) can be concatenated and assembled once.
+routes with their construction method, crossings, distances along the design, PoP placement).
+:func:`assemble` derives everything else from it (cable sizes, optical budget, bill of
+quantities, permit register, sites, PoPs, summary, trade-off), without the network, so variants
+designed apart (e.g. partitions of a state) can be concatenated and assembled once.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from netplan._tables import (
     summary_table,
     tradeoff_table,
 )
+from netplan.boq import add_boq_totals, bill_of_quantities, size_routes
 from netplan.network import RoadNetwork
+from netplan.optical import OpticalBudget, add_optical_totals, optical_check
 from netplan.params import CostModel, DesignOptions
 from netplan.result import Plan
 from netplan.row import RowLayer, permit_register
@@ -39,15 +42,18 @@ class Designed:
     ----------
     assignment
         Every GP of the variant (index: site id): ``pop_id``, ``network_m`` (road distance to
-        its PoP), ``reason`` ("" when assigned and designed), ``spur_m``.
+        its PoP), ``reason`` ("" when assigned and designed), ``spur_m``, ``node`` (its network
+        node) and, for rings, ``hop_in_m`` / ``hop_out_m`` (the ring legs reaching and leaving
+        it).
     routes
-        Route segments flagged against the right-of-way layers (EPSG:4326).
+        Route segments flagged against the right-of-way layers (EPSG:4326), with their
+        construction ``method`` and ``from_node`` / ``to_node``.
     crossings
         Permission points (EPSG:4326).
     route_m
         Each GP's distance from its PoP along the design (NaN where not designed).
     pop_status
-        Every PoP (index: PoP id): ``status`` ("ok" | "unroutable") and ``reason``.
+        Every PoP (index: PoP id): ``status`` ("ok" | "unroutable"), ``reason`` and ``node``.
     rings
         One row per ring of a ring design (empty otherwise).
     """
@@ -60,6 +66,33 @@ class Designed:
     rings: pd.DataFrame
 
 
+def _priced(
+    made: Designed,
+    pop_ids: pd.Index,
+    layers: Sequence[RowLayer],
+    design: DesignOptions,
+    costs: CostModel,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The variant's routes with cable sizes, and its bill of quantities."""
+    routes = size_routes(made.routes, made.rings, topology=design.topology, build=costs.build)
+    routed = made.assignment[(made.assignment["reason"] == "") & made.route_m.notna()]
+    boq = bill_of_quantities(
+        routes,
+        routed[["pop_id", "node"]],
+        _roots(made),
+        pop_ids=pop_ids,
+        line_layers=[layer.name for layer in layers if layer.kind == "line"],
+        costs=costs,
+        topology=design.topology,
+    )
+    return routes, boq
+
+
+def _roots(made: Designed) -> pd.Series:
+    """The network node of every placed PoP."""
+    return made.pop_status["node"].dropna().astype("int64")
+
+
 def assemble(
     made: Designed,
     *,
@@ -68,6 +101,7 @@ def assemble(
     layers: Sequence[RowLayer],
     design: DesignOptions,
     costs: CostModel,
+    optical: OpticalBudget = OpticalBudget(),
     permit_threshold_ha: float = 1.0,
     plain: Designed | None = None,
     network: RoadNetwork | None = None,
@@ -84,33 +118,61 @@ def assemble(
     layers
         The right-of-way layers the routes were flagged against.
     design, costs
-        The variant's options.
+        The variant's options (the bill of quantities uses ``costs``' rates and build rules).
+    optical
+        The optical budget every GP is checked against.
     permit_threshold_ha
         Forest area per division above which general approval does not apply.
     plain
-        The length-only design of the same variant, for the trade-off of a permission-aware plan.
+        The same variant designed without permission penalties, for the trade-off of a
+        permission-aware plan.
     network, inputs
         Kept on the plan for reference.
     """
     permits = permit_register(made.crossings, layers, threshold_ha=permit_threshold_ha)
+    routes, boq = _priced(made, pops.index, layers, design, costs)
     sites = sites_table(gps, made.assignment, made.route_m)
-    pops_tab = pops_table(pops, made.pop_status, sites, made.routes)
-    summary = summary_table(made.routes, sites, pops_tab, layers, costs)
+    sites = optical_check(
+        sites,
+        routes,
+        made.assignment,
+        _roots(made),
+        topology=design.topology,
+        budget=optical,
+        build=costs.build,
+    )
+    pops_tab = pops_table(pops, made.pop_status, sites, routes)
+    summary = summary_table(routes, sites, pops_tab, layers)
+    summary = add_boq_totals(summary, boq)
+    summary = add_optical_totals(summary, sites)
     if design.topology == "ring":
         summary = add_ring_totals(summary, made.rings)
     log_summary(summary)
+    tradeoff = None
+    if plain is not None:
+        plain_routes, plain_boq = _priced(plain, pops.index, layers, design, costs)
+        tradeoff = tradeoff_table(
+            plain_routes, routes, layers, costs=(_total(plain_boq), _total(boq))
+        )
     return Plan(
-        routes=made.routes,
+        routes=routes,
         sites=sites,
         pops=pops_tab,
         crossings=made.crossings,
         permits=permits,
         summary=summary,
+        boq=boq,
         design=design,
         costs=costs,
+        optical=optical,
         layers=tuple(layers),
         network=network,
-        tradeoff=None if plain is None else tradeoff_table(plain.routes, made.routes, layers),
+        tradeoff=tradeoff,
         rings=made.rings if design.topology == "ring" else None,
         inputs=inputs,
     )
+
+
+def _total(boq: pd.DataFrame) -> float:
+    """The total amount of a bill of quantities."""
+    return float(boq.loc[boq["pop_id"] == "TOTAL", "amount"].sum())

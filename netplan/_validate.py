@@ -813,6 +813,10 @@ def check_within_extent(
     return out
 
 
+_SAME_AREA_PAD_DEG = 0.01
+"""Bounding boxes (lon/lat) closer than this count as overlapping in :func:`check_same_area`."""
+
+
 def check_same_area(
     layer_a: gpd.GeoDataFrame,
     layer_b: gpd.GeoDataFrame,
@@ -838,13 +842,14 @@ def check_same_area(
         return
     ba = _bounds_wgs84(layer_a, la)
     bb = _bounds_wgs84(layer_b, lb)
+    pad = _SAME_AREA_PAD_DEG  # boxes of straight lines are flat: touching within ~1 km is enough
     overlap = (
         ba is not None
         and bb is not None
-        and ba[0] <= bb[2]
-        and bb[0] <= ba[2]
-        and ba[1] <= bb[3]
-        and bb[1] <= ba[3]
+        and ba[0] <= bb[2] + pad
+        and bb[0] <= ba[2] + pad
+        and ba[1] <= bb[3] + pad
+        and bb[1] <= ba[3] + pad
     )
     if overlap:
         return

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from netplan._errors import InputError
+from netplan.boq import BuildRules, Rates
 
-__all__ = ["NetworkOptions", "CostModel", "DesignOptions", "Topology", "TOPOLOGIES"]
+__all__ = [
+    "NetworkOptions",
+    "CostModel",
+    "DesignOptions",
+    "Topology",
+    "TOPOLOGIES",
+    "Objective",
+    "OBJECTIVES",
+]
 
 
 @dataclass(frozen=True)
@@ -30,33 +39,60 @@ class NetworkOptions:
     max_bridge_m
         Longest cross-country link added to join a road fragment that holds no PoP to one that
         leads to a PoP. Such links are flagged ``kind="bridge"`` and need a field survey.
+    reuse_corridor_m
+        An edge runs *along* existing fibre or a power line where it lies within this distance of
+        the line (default 30 m: a road's right of way either side of its centre line).
+    reuse_share
+        ...for more than this share of its length (default 0.5: most of it). Such an edge needs
+        no new trench and cable (existing fibre) or may carry aerial cable (power line).
     """
 
     heal_tolerance_m: float = 20.0
     max_spur_m: float = 2000.0
     max_bridge_m: float = 1000.0
+    reuse_corridor_m: float = 30.0
+    reuse_share: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("heal_tolerance_m", "max_spur_m", "max_bridge_m"):
+        for name in ("heal_tolerance_m", "max_spur_m", "max_bridge_m", "reuse_corridor_m"):
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"NetworkOptions.{name} must be >= 0 metres, got {value!r}")
+        if not 0 <= self.reuse_share < 1:
+            raise ValueError(
+                f"NetworkOptions.reuse_share must be at least 0 and below 1, got {self.reuse_share!r}"
+            )
+
+
+Objective = Literal["cost", "length"]
+OBJECTIVES: tuple[str, ...] = ("cost", "length")
 
 
 @dataclass(frozen=True)
 class CostModel:
     """Money and routing penalties of a plan.
 
-    The router minimises *equivalent metres*: the length of each road edge plus the penalties
-    below. With all penalties at zero (the default) routes are the shortest trench; with
-    :meth:`permission_aware` they detour where a detour is cheaper than a permission.
+    Money comes from one place, the bill of quantities (:mod:`netplan.boq`): ``rates`` price
+    every item and ``build`` sets the construction rules (fibres per site, drum length, pole
+    span, HDD length per crossing, route-marker spacing). The summary's ``cost`` is the BOQ total.
+
+    The router minimises *equivalent metres*. With ``objective="cost"`` (the default) an edge
+    weighs its construction cost by the cheapest method available on it (existing fibre, aerial
+    cable on electricity poles, or underground with HDD at highway and other line crossings),
+    divided by the cost of one metre of underground build along a road (trench, duct, the
+    smallest cable, route markers), so a plain road edge weighs its length. With
+    ``objective="length"`` every edge weighs its length (the length-only plan). The penalties
+    below are added on top, in metres; with :meth:`permission_aware` routes detour where a detour
+    is cheaper than a permission.
 
     Parameters
     ----------
-    trench_cost_per_m
-        Cost of trenching and laying cable along a road, in currency per metre (default INR 250).
-    offroad_cost_per_m
-        Cost per metre of off-road spurs and cross-country bridge links (default INR 400).
+    rates
+        Unit rates of the bill of quantities (:class:`netplan.boq.Rates`, indicative INR).
+    build
+        Construction rules (:class:`netplan.boq.BuildRules`).
+    objective
+        ``"cost"`` (minimise construction cost) or ``"length"`` (minimise route length).
     forest_penalty_per_m
         Equivalent metres added per metre inside a forest (or any area right-of-way layer).
     crossing_penalty_m
@@ -65,28 +101,49 @@ class CostModel:
         Equivalent metres added per metre laid along a highway inside its corridor.
     offroad_penalty_per_m
         Equivalent metres added per metre of bridge link (spurs are unavoidable and not penalised).
+
+    Examples
+    --------
+    >>> CostModel(objective="length").penalised
+    False
+    >>> CostModel.permission_aware().without_penalties() == CostModel()
+    True
     """
 
-    trench_cost_per_m: float = 250.0
-    offroad_cost_per_m: float = 400.0
+    rates: Rates = dataclasses.field(default_factory=Rates)
+    build: BuildRules = dataclasses.field(default_factory=BuildRules)
+    objective: Objective = "cost"
     forest_penalty_per_m: float = 0.0
     crossing_penalty_m: float = 0.0
     along_highway_penalty_per_m: float = 0.0
     offroad_penalty_per_m: float = 0.0
 
     def __post_init__(self) -> None:
-        for name, value in self.__dict__.items():
-            if not value >= 0:
-                raise ValueError(f"CostModel.{name} must be >= 0, got {value!r}")
+        if not isinstance(self.rates, Rates):
+            raise InputError(
+                f"CostModel.rates must be a netplan.boq.Rates, got {type(self.rates).__name__}"
+            )
+        if not isinstance(self.build, BuildRules):
+            raise InputError(
+                f"CostModel.build must be a netplan.boq.BuildRules, got {type(self.build).__name__}"
+            )
+        if self.objective not in OBJECTIVES:
+            raise InputError(
+                f"CostModel.objective must be 'cost' or 'length', got {self.objective!r}"
+            )
+        for name in _PENALTIES:
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
+                raise InputError(f"CostModel.{name} must be a finite number >= 0, got {value!r}")
 
     @classmethod
-    def permission_aware(cls, **overrides: float) -> CostModel:
+    def permission_aware(cls, **overrides: Any) -> CostModel:
         """A cost model that avoids permissions where a modest detour does it.
 
         Defaults: each metre in forest counts as 3 m (a forest metre is worth up to 2 m of
         detour), each highway crossing as 2 km of detour, each metre along a highway as 2 m.
         """
-        values = {
+        values: dict[str, Any] = {
             "forest_penalty_per_m": 2.0,
             "crossing_penalty_m": 2000.0,
             "along_highway_penalty_per_m": 1.0,
@@ -95,14 +152,21 @@ class CostModel:
         return cls(**values)
 
     @property
-    def is_length_only(self) -> bool:
-        """True when no penalty is set, so routing minimises plain length."""
-        return (
-            self.forest_penalty_per_m == 0
-            and self.crossing_penalty_m == 0
-            and self.along_highway_penalty_per_m == 0
-            and self.offroad_penalty_per_m == 0
-        )
+    def penalised(self) -> bool:
+        """True when a permission penalty is set (the plan then reports the trade-off)."""
+        return any(getattr(self, name) for name in _PENALTIES)
+
+    def without_penalties(self) -> CostModel:
+        """The same rates, rules and objective with every penalty at zero."""
+        return dataclasses.replace(self, **{name: 0.0 for name in _PENALTIES})
+
+
+_PENALTIES = (
+    "forest_penalty_per_m",
+    "crossing_penalty_m",
+    "along_highway_penalty_per_m",
+    "offroad_penalty_per_m",
+)
 
 
 Topology = Literal["tree", "star", "ring"]

@@ -30,11 +30,14 @@ from netplan import io as nio
 from netplan._assemble import Designed, assemble
 from netplan._csr import CSRGraph
 from netplan._errors import InputError
-from netplan._routes import PopDesigns, design_pops, routes_frame
+from netplan._reuse import runs_along
+from netplan._routes import PopDesigns, design_pops, ring_hops, routes_frame
 from netplan._validate import check_same_area, check_within_extent
 from netplan.assign import assign_to_pops
+from netplan.boq import METHODS, construction_costs, underground_cost_per_m
 from netplan.crs import WGS84
 from netplan.network import RoadNetwork, build_network
+from netplan.optical import OpticalBudget
 from netplan.params import CostModel, DesignOptions, NetworkOptions
 from netplan.result import Plan
 from netplan.row import RowLayer, annotate_edges, flag_routes
@@ -96,8 +99,14 @@ class Planner:
         Further right-of-way layers (railway, river, protected area, ...).
     forest_width_m
         Corridor width for forest hectares (default: :meth:`RowLayer.forest`'s).
+    existing
+        Existing optical fibre with spare fibres (lines): road edges along it
+        (``options.reuse_corridor_m``, ``options.reuse_share``) need no new trench or cable, and
+        its stretches away from the roads join the network as edges of their own.
+    power_lines
+        Electricity distribution lines (11 kV / LT): road edges along them may carry aerial cable.
     options
-        How the road network is built (gap healing, spur and bridge limits).
+        How the road network is built (gap healing, spur and bridge limits, reuse corridor).
     crs
         Metric CRS to work in; default the UTM zone of the roads.
     progress
@@ -114,6 +123,9 @@ class Planner:
     edge_notes
         Every network edge measured against :attr:`layers` (metres inside area layers,
         crossings and metres along line layers); the permission-aware router's penalties.
+    reuse
+        Every network edge: whether it runs along existing fibre (``existing``) or a power
+        line (``aerial``).
     inputs
         The input files, resolved.
 
@@ -139,13 +151,15 @@ class Planner:
         highways: LayerInput | None = None,
         row_layers: Sequence[RowLayer] = (),
         forest_width_m: float | None = None,
+        existing: LayerInput | None = None,
+        power_lines: LayerInput | None = None,
         options: NetworkOptions = NetworkOptions(),
         crs: Any = None,
         progress: bool = True,
     ) -> None:
         self.options = options
         self.progress = progress
-        self.inputs = _input_paths([gps, pops, roads, forest, highways])
+        self.inputs = _input_paths([gps, pops, roads, forest, highways, existing, power_lines])
         self.gps = nio.load_sites(gps, str_columns=("*",))
         self.pops = nio.load_pops(pops, str_columns=("*",))
         if "TOTAL" in self.pops.index:
@@ -155,14 +169,23 @@ class Planner:
         roads_gdf = nio.load_roads(roads)
         forest_gdf = nio.load_forest(forest) if forest is not None else None
         highways_gdf = nio.load_highways(highways) if highways is not None else None
-        self._check_extents(roads_gdf, [forest_gdf, highways_gdf])
+        self.existing = nio.load_existing(existing) if existing is not None else None
+        self.power_lines = nio.load_power_lines(power_lines) if power_lines is not None else None
+        self._check_extents(roads_gdf, [forest_gdf, highways_gdf, self.existing, self.power_lines])
         self.network: RoadNetwork = build_network(
-            roads_gdf, gps=self.gps, pops=self.pops, options=options, crs=crs, progress=progress
+            roads_gdf,
+            gps=self.gps,
+            pops=self.pops,
+            options=options,
+            crs=crs,
+            progress=progress,
+            existing=self.existing,
         )
         self.layers = _row_layers(
             roads_gdf, forest_gdf, highways_gdf, row_layers, forest_width_m=forest_width_m
         )
         self._weights: dict[tuple, np.ndarray] = {}
+        self._methods: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._graphs: dict[tuple, CSRGraph] = {}
         self._assignments: dict[tuple, pd.DataFrame] = {}
         self._designed: dict[tuple, Designed] = {}
@@ -189,14 +212,66 @@ class Planner:
     @cached_property
     def edge_notes(self) -> pd.DataFrame:
         """Every edge measured against the right-of-way layers (computed on first use)."""
-        return annotate_edges(self.network.edges, self.layers, progress=self.progress)
+        areas = [layer for layer in self.layers if layer.kind == "area"]
+        measured = annotate_edges(self.network.edges, areas, progress=self.progress)
+        return pd.concat([measured, self._line_notes], axis=1)
+
+    @cached_property
+    def _line_notes(self) -> pd.DataFrame:
+        """Every edge measured against the line right-of-way layers (crossings need HDD)."""
+        lines = [layer for layer in self.layers if layer.kind == "line"]
+        return annotate_edges(self.network.edges, lines, progress=self.progress)
+
+    @cached_property
+    def reuse(self) -> pd.DataFrame:
+        """Per edge: ``existing`` (runs along existing fibre, or is an off-road stretch of it)
+        and ``aerial`` (runs along a power line), by the corridor rule of ``options``."""
+        edges = self.network.edges
+        geoms = np.asarray(edges.geometry.array, dtype=object)
+        existing = (edges["kind"] == "existing").to_numpy()
+        found = {"existing": existing, "aerial": np.zeros(len(edges), dtype=bool)}
+        for name, layer in (("existing", self.existing), ("aerial", self.power_lines)):
+            if layer is None:
+                continue
+            lines = layer.geometry.to_crs(self.network.crs).explode(index_parts=False)
+            found[name] = found[name] | runs_along(
+                geoms,
+                np.asarray(lines.array, dtype=object),
+                corridor_m=self.options.reuse_corridor_m,
+                share=self.options.reuse_share,
+            )
+        return pd.DataFrame(found, index=edges.index)
+
+    def methods(self, costs: CostModel) -> tuple[np.ndarray, np.ndarray]:
+        """The cheapest construction method of every edge (index into
+        :data:`netplan.boq.METHODS`) and its cost at ``costs``' rates (see
+        :func:`netplan.boq.construction_costs`)."""
+        key = (costs.rates, costs.build)
+        if key not in self._methods:
+            edges = self.network.edges
+            reuse = self.reuse
+            notes = self._line_notes
+            crossings = notes.filter(like="_crossings").sum(axis=1).to_numpy(dtype=float)
+            self._methods[key] = construction_costs(
+                edges["length"].to_numpy(dtype=float),
+                edges["kind"].to_numpy(),
+                existing=reuse["existing"].to_numpy(),
+                aerial=reuse["aerial"].to_numpy(),
+                crossings=crossings if len(notes.columns) else np.zeros(len(edges)),
+                costs=costs,
+            )
+        return self._methods[key]
 
     def weights(self, costs: CostModel) -> np.ndarray:
         """The routing weight of every network edge under ``costs``, in equivalent metres."""
         key = _routing_key(costs)
         if key not in self._weights:
+            if costs.objective == "cost":
+                base = self.methods(costs)[1] / underground_cost_per_m(costs)
+            else:
+                base = self.network.edges["length"].to_numpy(dtype=float)
             self._weights[key] = _edge_weights(
-                self.network, self.layers, costs, lambda: self.edge_notes
+                base, self.network, self.layers, costs, lambda: self.edge_notes
             )
         return self._weights[key]
 
@@ -220,7 +295,7 @@ class Planner:
                 pops=self.pops,
                 by=design.assign_by,
                 pop_key=design.pop_key,
-                csr=self.graph(CostModel()),
+                csr=self.graph(_BY_LENGTH),
             )
         return self._assignments[key]
 
@@ -232,6 +307,7 @@ class Planner:
         costs: CostModel = CostModel(),
         pops: Sequence[str] | None = None,
         permit_threshold_ha: float = 1.0,
+        optical: OpticalBudget = OpticalBudget(),
         **options: Any,
     ) -> Plan:
         """Design one variant on the planner's network.
@@ -242,11 +318,14 @@ class Planner:
             Design options (topology, ring size and diversity, assignment, ...); default
             :class:`~netplan.params.DesignOptions`.
         costs
-            Money and routing penalties; :meth:`CostModel.permission_aware` avoids permissions.
+            Rates, build rules, objective and routing penalties;
+            :meth:`CostModel.permission_aware` avoids permissions.
         pops
             Plan only these PoPs (ids) and the GPs assigned to them; default every PoP.
         permit_threshold_ha
             Forest area per division above which general approval does not apply (flagged).
+        optical
+            The optical budget every GP's link is checked against (:mod:`netplan.optical`).
         **options
             Any field of :class:`~netplan.params.DesignOptions` overriding ``design``, e.g.
             ``topology="ring"``, ``ring_size=8``, ``assign_by="block"``.
@@ -258,7 +337,9 @@ class Planner:
         design = resolve_design(design, options)
         selected = self._select(pops)
         made = self._design(design, costs, selected)
-        plain = None if costs.is_length_only else self._design(design, CostModel(), selected)
+        plain = (
+            self._design(design, costs.without_penalties(), selected) if costs.penalised else None
+        )
         pop_rows = self.pops if selected is None else self.pops.loc[list(selected)]
         return assemble(
             made,
@@ -267,6 +348,7 @@ class Planner:
             layers=self.layers,
             design=design,
             costs=costs,
+            optical=optical,
             permit_threshold_ha=permit_threshold_ha,
             plain=plain,
             network=self.network,
@@ -292,7 +374,7 @@ class Planner:
         self, design: DesignOptions, costs: CostModel, selected: tuple[str, ...] | None
     ) -> Designed:
         """Design, flag and remember one variant (the last few are kept)."""
-        key = (design, _routing_key(costs), selected)
+        key = (design, _routing_key(costs), costs.rates, costs.build, selected)
         if key in self._designed:
             return self._designed[key]
         assignment = self.assignment(design)
@@ -306,7 +388,9 @@ class Planner:
             csr=self.graph(costs),
             progress=self.progress,
         )
-        made = _flagged(self.network, self.layers, designs, assignment, design)
+        made = _flagged(
+            self.network, self.layers, designs, assignment, design, self.methods(costs)[0]
+        )
         if len(self._designed) >= _CACHED_DESIGNS:
             self._designed.pop(next(iter(self._designed)))
         self._designed[key] = made
@@ -319,15 +403,27 @@ def _flagged(
     designs: PopDesigns,
     assignment: pd.DataFrame,
     design: DesignOptions,
+    methods: np.ndarray,
 ) -> Designed:
-    """Routes of ``designs`` flagged against the right-of-way layers, and what else a plan
-    needs from the network, in lon/lat."""
-    assignment = assignment.assign(spur_m=network.gps["spur_m"].reindex(assignment.index))
+    """Routes of ``designs`` flagged against the right-of-way layers, each segment with its
+    construction method, and what else a plan needs from the network, in lon/lat."""
+    assignment = assignment.assign(
+        spur_m=network.gps["spur_m"].reindex(assignment.index),
+        node=network.gps["node"].reindex(assignment.index),
+    )
+    if design.topology == "ring":
+        hops = ring_hops(designs).reindex(assignment.index)
+        assignment = assignment.assign(hop_in_m=hops["hop_in_m"], hop_out_m=hops["hop_out_m"])
     for pop_id, reason in designs.failures.items():
         assignment.loc[assignment["pop_id"] == pop_id, "reason"] = reason
     routes, rings = routes_frame(network, designs, topology=design.topology)
+    routes.insert(
+        routes.columns.get_loc("length_m"),
+        "method",
+        np.asarray(METHODS, dtype=object)[methods[routes["edge_id"].to_numpy(dtype=np.int64)]],
+    )
     routes, crossings = flag_routes(routes, layers)
-    pop_status = network.pops[["status", "reason"]].copy()
+    pop_status = network.pops[["status", "reason", "node"]].copy()
     for pop_id, reason in designs.failures.items():
         pop_status.loc[pop_id, ["status", "reason"]] = ["unroutable", reason]
     return Designed(
@@ -340,9 +436,16 @@ def _flagged(
     )
 
 
-def _routing_key(costs: CostModel) -> tuple[float, ...]:
-    """The part of a cost model that changes routes (money alone does not)."""
+_BY_LENGTH = CostModel(objective="length")
+"""GPs are assigned to the PoP nearest by road."""
+
+
+def _routing_key(costs: CostModel) -> tuple:
+    """The part of a cost model that changes routes (rates only when routing by cost)."""
+    money = (costs.rates, costs.build) if costs.objective == "cost" else ()
     return (
+        costs.objective,
+        *money,
         costs.forest_penalty_per_m,
         costs.crossing_penalty_m,
         costs.along_highway_penalty_per_m,
@@ -351,17 +454,19 @@ def _routing_key(costs: CostModel) -> tuple[float, ...]:
 
 
 def _edge_weights(
+    base: np.ndarray,
     network: RoadNetwork,
     layers: Sequence[RowLayer],
     costs: CostModel,
     notes: Callable[[], pd.DataFrame],
 ) -> np.ndarray:
-    """Routing weight of every edge in equivalent metres: its length plus the penalties.
+    """Routing weight of every edge in equivalent metres: ``base`` (construction cost in metres
+    of underground road build, or length) plus the permission penalties.
 
     ``notes`` is called for the edges' right-of-way measures only when a penalty needs them.
     """
     edges = network.edges
-    weight = edges["length"].to_numpy(dtype=float).copy()
+    weight = np.asarray(base, dtype=float).copy()
     if costs.offroad_penalty_per_m:
         bridge = np.where(edges["kind"] == "bridge", edges["length"], 0.0)
         weight += costs.offroad_penalty_per_m * bridge
@@ -371,7 +476,7 @@ def _edge_weights(
         costs.along_highway_penalty_per_m,
     )
     if not layers or not any(layer_penalties):
-        return weight
+        return _positive(weight, edges)
     measured = notes()
     for layer in layers:
         if layer.kind == "area":
@@ -380,7 +485,16 @@ def _edge_weights(
             weight += costs.crossing_penalty_m * measured[f"{layer.name}_crossings"].to_numpy()
             along = measured[f"along_{layer.name}_m"].to_numpy()
             weight += costs.along_highway_penalty_per_m * along
-    return weight
+    return _positive(weight, edges)
+
+
+_MIN_WEIGHT_PER_M = 1e-6
+"""An edge weighs at least this per metre (free existing fibre at a zero rate still has a
+length, and the Steiner search needs positive weights)."""
+
+
+def _positive(weight: np.ndarray, edges: pd.DataFrame) -> np.ndarray:
+    return np.maximum(weight, _MIN_WEIGHT_PER_M * edges["length"].to_numpy(dtype=float))
 
 
 def _row_layers(
@@ -423,11 +537,14 @@ def plan(
     highways: LayerInput | None = None,
     row_layers: Sequence[RowLayer] = (),
     forest_width_m: float | None = None,
+    existing: LayerInput | None = None,
+    power_lines: LayerInput | None = None,
     options: NetworkOptions = NetworkOptions(),
     crs: Any = None,
     design: DesignOptions | None = None,
     costs: CostModel = CostModel(),
     permit_threshold_ha: float = 1.0,
+    optical: OpticalBudget = OpticalBudget(),
     progress: bool = True,
     **design_options: Any,
 ) -> Plan:
@@ -435,9 +552,11 @@ def plan(
 
     Parameters
     ----------
-    gps, pops, roads, forest, highways, row_layers, forest_width_m, options, crs, progress
-        The inputs and how the network is built, as for :class:`Planner`.
-    design, costs, permit_threshold_ha, **design_options
+    gps, pops, roads, forest, highways, row_layers, forest_width_m, existing, power_lines
+        The inputs, as for :class:`Planner`.
+    options, crs, progress
+        How the network is built, as for :class:`Planner`.
+    design, costs, permit_threshold_ha, optical, **design_options
         The variant, as for :meth:`Planner.plan` (e.g. ``topology="ring"``, ``ring_size=8``,
         ``assign_by="block"``).
 
@@ -463,8 +582,12 @@ def plan(
         highways=highways,
         row_layers=row_layers,
         forest_width_m=forest_width_m,
+        existing=existing,
+        power_lines=power_lines,
         options=options,
         crs=crs,
         progress=progress,
     )
-    return planner.plan(chosen, costs=costs, permit_threshold_ha=permit_threshold_ha)
+    return planner.plan(
+        chosen, costs=costs, permit_threshold_ha=permit_threshold_ha, optical=optical
+    )

@@ -12,6 +12,7 @@ import pandas as pd
 
 from netplan.crs import WGS84
 from netplan.network import RoadNetwork
+from netplan.optical import OpticalBudget
 from netplan.params import CostModel, DesignOptions
 from netplan.row import RowLayer
 
@@ -30,9 +31,13 @@ class Plan:
     Attributes
     ----------
     routes
-        One row per route segment (a road edge, off-road spur or bridge link used by a PoP).
+        One row per route segment (a road edge, off-road spur, bridge link or stretch of
+        existing fibre used by a PoP), with its construction ``method`` ("underground",
+        "aerial", "existing") and ``fibres`` (the size of each cable laid in it).
     sites
-        Every GP given to the planner, routed or listed as unroutable with a reason.
+        Every GP given to the planner, routed or listed as unroutable with a reason, with its
+        optical check (``fibre_path_m``, ``optical_loss_db``, ``optical_ok``,
+        ``optical_reason``).
     pops
         Every PoP with its GP counts.
     crossings
@@ -41,15 +46,19 @@ class Plan:
     permits
         The permit register: one row per application item.
     summary
-        One row per PoP and a ``TOTAL`` row.
+        One row per PoP and a ``TOTAL`` row; ``cost`` is the bill of quantities' total.
+    boq
+        The bill of quantities (:mod:`netplan.boq`): ``pop_id, item, unit, quantity, rate,
+        amount`` per PoP and item, then ``TOTAL`` rows per item.
     tradeoff
-        With a permission-aware :class:`~netplan.params.CostModel`: the length-only plan against
-        this one (extra km against permissions avoided). ``None`` otherwise.
+        With a permission-aware :class:`~netplan.params.CostModel`: the same cost model without
+        penalties against this one (extra km and cost against permissions avoided). ``None``
+        otherwise.
     rings
         With ``topology="ring"``: one row per ring (its GPs in order, length, and the length it
         runs twice over the same road, where one cut breaks it). ``None`` otherwise.
-    design, costs
-        The design options and cost model the plan was made with.
+    design, costs, optical
+        The design options, cost model and optical budget the plan was made with.
     layers
         The right-of-way layers the routes were flagged against.
     network
@@ -65,8 +74,10 @@ class Plan:
     crossings: gpd.GeoDataFrame
     permits: pd.DataFrame
     summary: pd.DataFrame
+    boq: pd.DataFrame | None = None
     design: DesignOptions = field(default_factory=DesignOptions)
     costs: CostModel = field(default_factory=CostModel)
+    optical: OpticalBudget = field(default_factory=OpticalBudget)
     layers: tuple[RowLayer, ...] = ()
     network: RoadNetwork | None = None
     tradeoff: pd.DataFrame | None = None
