@@ -107,6 +107,39 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--forest-width", type=float, metavar="M", help="corridor width for forest hectares (m)"
     )
+    build = parser.add_argument_group(
+        "buildable plan",
+        "reuse of existing fibre and power poles, rates, what the router minimises",
+    )
+    build.add_argument(
+        "--existing",
+        metavar="PATH",
+        help="existing fibre with spare fibres (lines): no new trench or cable along it",
+    )
+    build.add_argument(
+        "--power-lines",
+        metavar="PATH",
+        help="electricity distribution lines (11 kV / LT) whose poles may carry aerial cable",
+    )
+    build.add_argument(
+        "--reuse-corridor",
+        type=float,
+        default=30.0,
+        metavar="M",
+        help="a road runs along existing fibre or a power line within this distance (m, default 30)",
+    )
+    build.add_argument(
+        "--rates",
+        metavar="CSV",
+        help="unit rates of the bill of quantities (columns item, rate[, unit]); default: the "
+        "indicative rates of netplan.boq.Rates",
+    )
+    build.add_argument(
+        "--objective",
+        choices=["cost", "length"],
+        default="cost",
+        help="cost: minimise construction cost (default); length: the length-only plan",
+    )
     parser.add_argument("--crs", help="metric CRS to work in (default: UTM zone of the roads)")
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing output folder"
@@ -159,8 +192,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _costs(args: argparse.Namespace):
+    from netplan.boq import Rates
     from netplan.params import CostModel
 
+    money = {
+        "rates": Rates.from_csv(args.rates) if args.rates else Rates(),
+        "objective": args.objective,
+    }
     overrides = {
         "forest_penalty_per_m": args.forest_penalty,
         "crossing_penalty_m": args.crossing_penalty,
@@ -168,8 +206,8 @@ def _costs(args: argparse.Namespace):
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.permission_aware or overrides:
-        return CostModel.permission_aware(**overrides)
-    return CostModel()
+        return CostModel.permission_aware(**overrides, **money)
+    return CostModel(**money)
 
 
 def _column_overrides(args: argparse.Namespace, role: str) -> dict[str, str]:
@@ -210,6 +248,7 @@ def _run(args: argparse.Namespace) -> int:
     from netplan.row import RowLayer
 
     check_output_dir(args.out, overwrite=args.overwrite)
+    costs = _costs(args)  # a bad rates file fails before any loading
     if args.command == "demo":
         paths = sample_paths()
         layers = {
@@ -235,6 +274,8 @@ def _run(args: argparse.Namespace) -> int:
         layers["roads"],
         forest=layers["forest"],
         highways=layers["highways"],
+        existing=args.existing,
+        power_lines=args.power_lines,
         row_layers=[RowLayer.from_spec(spec) for spec in args.row_layer],
         topology=args.topology,
         ring_size=args.ring_size,
@@ -244,8 +285,9 @@ def _run(args: argparse.Namespace) -> int:
             heal_tolerance_m=args.heal_tolerance,
             max_spur_m=args.max_spur,
             max_bridge_m=args.max_bridge,
+            reuse_corridor_m=args.reuse_corridor,
         ),
-        costs=_costs(args),
+        costs=costs,
         forest_width_m=args.forest_width,
         crs=args.crs,
         progress=not args.quiet,
@@ -254,11 +296,17 @@ def _run(args: argparse.Namespace) -> int:
     total = result.summary.loc["TOTAL"]
     lines = [
         f"netplan: {int(total['routed'])} of {int(total['gps'])} GPs routed, "
-        f"{total['trench_km']:.1f} km trench, {len(result.permits)} permit items",
-        f"netplan: wrote {out}/ (plan.gpkg, summary.csv, permits.csv, permits.xlsx, sites.csv, plan.kml"
-        + ("" if args.no_map else ", map.html")
-        + ")",
+        f"{total['trench_km']:.1f} km new trench, {total['aerial_km']:.1f} km aerial, "
+        f"{total['existing_km']:.1f} km on existing fibre, cost INR {total['cost']:,.0f}, "
+        f"{len(result.permits)} permit items",
+        f"netplan: wrote {out}/ (plan.gpkg, summary.csv, boq.csv, plan.xlsx, permits.csv, "
+        "permits.xlsx, sites.csv, plan.kml" + ("" if args.no_map else ", map.html") + ")",
     ]
+    if int(total["optical_fail"]):
+        lines.append(
+            f"netplan: {int(total['optical_fail'])} routed GPs over the optical budget: see "
+            "sites.csv (optical_reason column)"
+        )
     if int(total["unroutable"]):
         lines.append(
             f"netplan: {int(total['unroutable'])} GPs unroutable: see sites.csv (reason column)"

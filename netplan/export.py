@@ -23,7 +23,7 @@ from netplan.row import write_register_csv, write_register_xlsx
 if TYPE_CHECKING:
     from netplan.result import Plan
 
-__all__ = ["write_plan", "check_output_dir", "atomic_output_dir"]
+__all__ = ["write_plan", "write_workbook", "check_output_dir", "atomic_output_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,17 @@ def _permits_layer(permits: pd.DataFrame) -> gpd.GeoDataFrame:
 
 
 def _kml(plan: Plan, path: Path) -> None:
-    """Routes merged per PoP and kind, plus GPs and PoPs, for Google Earth."""
+    """Routes merged per PoP, kind, method and cable size, plus GPs and PoPs, for Google Earth."""
     routes = plan.routes
     if len(routes):
-        merged = routes.dissolve(by=["pop_id", "kind"], as_index=False, aggfunc={"length_m": "sum"})
+        keys = [c for c in ("pop_id", "kind", "method", "fibres") if c in routes.columns]
+        merged = routes.dissolve(by=keys, as_index=False, aggfunc={"length_m": "sum"})
         merged["Name"] = "PoP " + merged["pop_id"].astype(str) + " " + merged["kind"].astype(str)
         merged["Description"] = (merged["length_m"] / 1000).round(2).astype(str) + " km"
+        if "method" in merged:
+            merged["Name"] += " " + merged["method"].astype(str)
+        if "fibres" in merged:
+            merged["Description"] += ", " + merged["fibres"].astype(str) + "F cable"
         pyogrio.write_dataframe(
             merged[["Name", "Description", "geometry"]], path, layer="routes", driver="KML"
         )
@@ -92,6 +97,11 @@ def _kml(plan: Plan, path: Path) -> None:
     sites["Description"] = sites["reason"].where(
         ~sites["routed"], "routed to PoP " + sites["pop_id"].astype(str)
     )
+    if "optical_ok" in sites:
+        over = sites["routed"] & ~sites["optical_ok"]
+        sites.loc[over, "Description"] += (
+            "; over optical budget: " + sites.loc[over, "optical_reason"]
+        )
     pyogrio.write_dataframe(
         sites[["Name", "Description", "geometry"]],
         path,
@@ -101,12 +111,25 @@ def _kml(plan: Plan, path: Path) -> None:
     )
 
 
+def write_workbook(plan: Plan, path: Path) -> Path:
+    """The programme workbook ``plan.xlsx``: sheets Summary and BOQ."""
+    sheets = {"Summary": plan.summary.reset_index()}
+    if plan.boq is not None:
+        sheets["BOQ"] = plan.boq
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            writer.sheets[name].freeze_panes = "A2"
+    return path
+
+
 def write_plan(
     plan: Plan, directory: str | PathLike[str], *, overwrite: bool = False, map_html: bool = True
 ) -> Path:
     """Write every output of ``plan`` into ``directory`` and return it.
 
     Files: ``plan.gpkg`` (layers routes, sites, pops, crossings, permits), ``summary.csv``,
+    ``boq.csv`` (the bill of quantities), ``plan.xlsx`` (sheets Summary and BOQ),
     ``permits.csv``, ``permits.xlsx`` (one sheet per authority), ``sites.csv``, ``plan.kml``,
     ``tradeoff.csv`` (permission-aware plans), ``rings.csv`` (ring plans) and, with ``map_html``,
     ``map.html``.
@@ -121,6 +144,9 @@ def write_plan(
         if len(plan.permits):
             _permits_layer(plan.permits).to_file(gpkg, layer="permits", driver="GPKG")
         plan.summary.to_csv(tmp / "summary.csv")
+        if plan.boq is not None:
+            plan.boq.to_csv(tmp / "boq.csv", index=False)
+        write_workbook(plan, tmp / "plan.xlsx")
         write_register_csv(plan.permits, tmp / "permits.csv")
         write_register_xlsx(plan.permits, tmp / "permits.xlsx")
         plan.sites.drop(columns="geometry").assign(
