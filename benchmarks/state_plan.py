@@ -1,15 +1,19 @@
 """End-to-end plan of the Chhattisgarh state-scale benchmark (real GPs/PoPs, synthetic roads/forest).
 
-    python benchmarks/state_plan.py [--shared ../shared/data] [--topology tree|star] [--pops N]
+    python benchmarks/state_plan.py [--shared ../shared/data] [--pops N] [--skip-star]
+                                    [--skip-utilities]
 
 Prints the time of each stage (load, network, assignment + design + right-of-way, export-free) and
 the plan's headline figures, and the same plan with ``topology="star"`` as the baseline measured in
-the same run.
+the same run. Then the tree plan again with SYNTHETIC existing fibre (along every NH) and power
+lines (along 40 % of the named MDR/ODR roads), generated here with the seeded generator of the
+bundled sample (``data/make_sample_utilities.py``), timed beside the plain plan.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import resource
 import time
 from pathlib import Path
@@ -18,12 +22,40 @@ import geopandas as gpd
 
 import netplan
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _synthetic_utilities(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The sample's seeded SYNTHETIC existing-fibre and power-line generator, on these roads."""
+    spec = importlib.util.spec_from_file_location(
+        "make_sample_utilities", REPO / "data" / "make_sample_utilities.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.synthetic_utilities(roads)
+
+
+def _line(name: str, seconds: float, cpu: float, plan: netplan.Plan) -> str:
+    total = plan.summary.loc["TOTAL"]
+    return (
+        f"{name:>9}: {seconds:7.1f} s (cpu {cpu:6.1f} s)  routed {int(total['routed'])}/"
+        f"{int(total['gps'])}  trench {total['trench_km']:9.1f} km  aerial "
+        f"{total['aerial_km']:8.1f} km  existing {total['existing_km']:7.1f} km  cost INR "
+        f"{total['cost'] / 1e7:8.1f} crore  optical fail {int(total['optical_fail'])}  "
+        f"permit items {len(plan.permits)}"
+    )
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
-    parser.add_argument("--pops", type=int, default=0, help="only the first N PoPs (and their district's GPs)")
+    parser.add_argument(
+        "--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+    parser.add_argument(
+        "--pops", type=int, default=0, help="only the first N PoPs (and their district's GPs)"
+    )
     parser.add_argument("--skip-star", action="store_true")
+    parser.add_argument("--skip-utilities", action="store_true")
     args = parser.parse_args()
     cg = args.shared / "cg_state"
 
@@ -36,16 +68,20 @@ def main() -> None:
         pops = pops.sort_values("pop_id").head(args.pops)
         gps = gps[gps["district"].isin(set(pops["district"]))]
     t_load = time.perf_counter() - t0
-    print(f"loaded {len(gps)} GPs, {len(pops)} PoPs, {len(roads)} roads, {len(forest)} forest polygons in {t_load:.1f} s")
+    print(
+        f"loaded {len(gps)} GPs, {len(pops)} PoPs, {len(roads)} roads, {len(forest)} forest polygons in {t_load:.1f} s"
+    )
 
     timings = {}
+    cpu = {}
     plans = {}
     for topology in ["tree"] if args.skip_star else ["tree", "star"]:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         plans[topology] = netplan.plan(
             gps, pops, roads, forest=forest, topology=topology, progress=False
         )
         timings[topology] = time.perf_counter() - t0
+        cpu[topology] = time.process_time() - c0
         total = plans[topology].summary.loc["TOTAL"]
         print(
             f"{topology:>4}: {timings[topology]:7.1f} s  routed {int(total['routed'])}/{int(total['gps'])}"
@@ -55,7 +91,27 @@ def main() -> None:
     if "star" in plans:
         tree_km = plans["tree"].summary.loc["TOTAL", "trench_km"]
         star_km = plans["star"].summary.loc["TOTAL", "trench_km"]
-        print(f"tree/star trench ratio {tree_km / star_km:.3f}; time ratio {timings['tree'] / timings['star']:.2f}")
+        print(
+            f"tree/star trench ratio {tree_km / star_km:.3f}; time ratio {timings['tree'] / timings['star']:.2f}"
+        )
+    if not args.skip_utilities:
+        t0 = time.perf_counter()
+        existing, power = _synthetic_utilities(roads)
+        print(
+            f"SYNTHETIC utilities: {len(existing)} existing-fibre lines, {len(power)} power lines "
+            f"generated in {time.perf_counter() - t0:.1f} s"
+        )
+        t0, c0 = time.perf_counter(), time.process_time()
+        reuse = netplan.plan(
+            gps, pops, roads, forest=forest, existing=existing, power_lines=power, progress=False
+        )
+        seconds, used = time.perf_counter() - t0, time.process_time() - c0
+        print(_line("plain", timings["tree"], cpu["tree"], plans["tree"]))
+        print(_line("utilities", seconds, used, reuse))
+        print(
+            f"utilities/plain: time {seconds / timings['tree']:.2f}, cpu {used / cpu['tree']:.2f}, "
+            f"cost {reuse.summary.loc['TOTAL', 'cost'] / plans['tree'].summary.loc['TOTAL', 'cost']:.3f}"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak:.0f} MB")
 
