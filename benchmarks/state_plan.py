@@ -5,7 +5,9 @@
 
 Prints the time of each stage (load, network, assignment + design + right-of-way, export-free) and
 the plan's headline figures, and the same plan with ``topology="star"`` as the baseline measured in
-the same run. Then the tree plan again with SYNTHETIC existing fibre (along every NH) and power
+the same run. Then writes the tree plan's ``map.html`` (``--map``, default a temporary file) and
+prints its size and the time to draw and write it, against the time of the plan itself.
+Then the tree plan again with SYNTHETIC existing fibre (along every NH) and power
 lines (along 40 % of the named MDR/ODR roads), generated here with the seeded generator of the
 bundled sample (``data/make_sample_utilities.py``), timed beside the plain plan.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import resource
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,6 +58,7 @@ def main() -> None:
         "--pops", type=int, default=0, help="only the first N PoPs (and their district's GPs)"
     )
     parser.add_argument("--skip-star", action="store_true")
+    parser.add_argument("--map", type=Path, default=None, help="write the state map here (kept)")
     parser.add_argument("--skip-utilities", action="store_true")
     args = parser.parse_args()
     cg = args.shared / "cg_state"
@@ -94,6 +98,7 @@ def main() -> None:
         print(
             f"tree/star trench ratio {tree_km / star_km:.3f}; time ratio {timings['tree'] / timings['star']:.2f}"
         )
+    _map_figures(plans["tree"], timings["tree"], args.map)
     if not args.skip_utilities:
         t0 = time.perf_counter()
         existing, power = _synthetic_utilities(roads)
@@ -114,6 +119,23 @@ def main() -> None:
         )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak:.0f} MB")
+
+
+def _map_figures(plan: netplan.Plan, plan_seconds: float, path: Path | None) -> None:
+    """Draw and write the plan's map; print its size, the time and its ratio to the plan's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target = path if path is not None else Path(tmp) / "map.html"
+        t0 = time.perf_counter()
+        plan.to_html(target)
+        seconds = time.perf_counter() - t0
+        size_mb = target.stat().st_size / 1e6
+    total = plan.summary.loc["TOTAL"]
+    print(
+        f" map: {size_mb:.1f} MB (limit 25 MB) for {int(total['gps'])} GPs, {len(plan.routes)} "
+        f"route segments, {len(plan.crossings)} permission points; drawn and written in "
+        f"{seconds:.1f} s = {seconds / plan_seconds:.3f} of the tree plan's time"
+        + (f"; kept at {path}" if path is not None else "")
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 __all__ = [
     "NetplanError",
+    "NetplanWarning",
     "InputError",
+    "ParameterError",
     "InputFileNotFoundError",
     "EmptyLayerError",
     "MissingColumnError",
@@ -24,6 +26,7 @@ __all__ = [
     "ExtentError",
     "DisconnectedTerminalsError",
     "OutputExistsError",
+    "OutputPathError",
 ]
 
 
@@ -31,8 +34,16 @@ class NetplanError(Exception):
     """Base class of every error netplan raises on purpose."""
 
 
+class NetplanWarning(UserWarning):
+    """A problem netplan fixed or worked around (logged as well; the CLI shows it once)."""
+
+
 class InputError(NetplanError, ValueError):
     """An input file or table cannot be used as given."""
+
+
+class ParameterError(InputError):
+    """A numeric parameter is not a number, infinite, NaN, out of range or absurd."""
 
 
 class InputFileNotFoundError(InputError, FileNotFoundError):
@@ -83,4 +94,12 @@ class DisconnectedTerminalsError(NetplanError, ValueError):
 
 
 class OutputExistsError(NetplanError, FileExistsError):
-    """The output location exists and overwriting was not asked for."""
+    """The output location exists and may not be replaced.
+
+    Either overwriting was not asked for, or the location is not a folder netplan wrote (a file,
+    a symlink, a folder holding other files, the current or home folder, an input's folder).
+    """
+
+
+class OutputPathError(NetplanError, OSError):
+    """The output folder cannot be created or written (a file in the way, read-only or virtual)."""

@@ -3,7 +3,8 @@
 Each check raises an :mod:`netplan._errors` class whose message names the file (or "the given
 GeoDataFrame"), the rows or features concerned and the fix. Problems that can be fixed without
 guessing (invalid polygons, road lines without geometry) are repaired or dropped with a warning
-(``warnings.warn`` and the ``netplan`` log) that says how many features were touched.
+(``warnings.warn`` and, when logging is configured, the ``netplan`` log) that says how many
+features were touched. Text cells lose the control characters XML cannot hold (:func:`clean_text`).
 
 Row numbers in messages count features from 1 in file order (for CSV: data rows after the header).
 The functions rely on the convention that a freshly read layer has a ``RangeIndex`` so that the
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import io as _io
 import logging
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -36,6 +38,7 @@ from netplan._errors import (
     InputError,
     InvalidGeometryError,
     MissingColumnError,
+    NetplanWarning,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,6 +51,8 @@ GIVEN = "the given GeoDataFrame"
 
 _SOURCE_ATTR = "netplan_source"
 _WHAT_ATTR = "netplan_what"
+PATH_ATTR = "netplan_path"
+"""``attrs`` key of a loaded layer holding the absolute path of the file it was read from."""
 
 _ALLOWED_TYPES: dict[str, tuple[str, ...]] = {
     "point": ("Point", "MultiPoint"),
@@ -79,9 +84,16 @@ def _outside_stacklevel() -> int:
 
 
 def warn(message: str) -> None:
-    """Log ``message`` as a warning and issue it as a :class:`UserWarning` at the user's call."""
-    logger.warning(message)
-    warnings.warn(message, UserWarning, stacklevel=_outside_stacklevel())
+    """Issue ``message`` as a :class:`~netplan.NetplanWarning` (a :class:`UserWarning`) at the
+    user's call, and log it when logging is configured.
+
+    Each warning is shown once: without logging handlers (a plain script or notebook) only the
+    warning is displayed (logging's last-resort handler would repeat it); the command line logs
+    it and ignores :class:`NetplanWarning`.
+    """
+    if logger.hasHandlers():
+        logger.warning(message)
+    warnings.warn(message, NetplanWarning, stacklevel=_outside_stacklevel())
 
 
 def source_label(source: Any) -> str:
@@ -102,16 +114,30 @@ def label_of(gdf: pd.DataFrame, default: str) -> str:
     return str(gdf.attrs.get(_SOURCE_ATTR, default))
 
 
+def path_of(gdf: pd.DataFrame) -> Path | None:
+    """The file a loaded layer was read from (absolute), or None for a layer built in Python."""
+    path = gdf.attrs.get(PATH_ATTR)
+    return Path(path) if path else None
+
+
 def what_of(gdf: pd.DataFrame, default: str) -> str:
     """The role stored by :func:`tag` (e.g. "GPs", "roads"), else ``default``."""
     return str(gdf.attrs.get(_WHAT_ATTR, default))
 
 
-def _fmt_list(items: Sequence[str], limit: int = _LIST_LIMIT) -> str:
-    items = list(items)
-    if len(items) <= limit:
-        return ", ".join(items)
-    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+def short_list(items: Iterable[Any], limit: int = _LIST_LIMIT, *, sep: str = ", ") -> str:
+    """The first ``limit`` items as text, and how many more there are: ``"a, b and 3 more"``.
+
+    Items that are already strings are shown as they are (quote them first where wanted).
+
+    Examples
+    --------
+    >>> short_list(["'a'", "'b'", "'c'"], 2)
+    "'a', 'b' and 1 more"
+    """
+    items = [str(x) for x in items]
+    text = sep.join(items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def rows_text(
@@ -132,12 +158,11 @@ def rows_text(
     labels = list(labels)
     shown = labels[:limit]
     nums = [
-        str(int(lab) + 1) if isinstance(lab, (int, np.integer)) else repr(str(lab)) for lab in shown
+        str(int(lab) + 1) if isinstance(lab, (int, np.integer)) else repr(str(lab))
+        for lab in labels
     ]
     word = "row" if len(labels) == 1 else "rows"
-    text = f"{word} {', '.join(nums)}"
-    if len(labels) > limit:
-        text += f" and {len(labels) - limit} more"
+    text = f"{word} {short_list(nums, limit)}"
     if ids is not None:
         id_vals = [repr(str(ids.loc[lab])) for lab in shown]
         text += f" ({'id' if len(shown) == 1 else 'ids'} {', '.join(id_vals)})"
@@ -165,6 +190,67 @@ def text_column(values: pd.Series | None, index: pd.Index) -> pd.Series:
         return pd.Series("", index=index, dtype=str)
     out = values.astype("string").str.strip().fillna("")
     return out.astype(str)
+
+
+_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+_XML_INVALID = re.compile(f"[{_CONTROL}\ud800-\udfff]")
+"""Characters XML 1.0 does not allow (NUL and other control characters but tab, LF and CR; lone
+surrogates; U+FFFE/U+FFFF). KML cannot hold them and GeoPackage cuts text at a NUL."""
+_XML_INVALID_UTF8 = f"[{_CONTROL}]"  # for Arrow-backed strings, which cannot hold surrogates
+
+
+def strip_invalid_chars(text: str) -> str:
+    r"""``text`` without the characters XML cannot hold (NUL and other control characters).
+
+    Examples
+    --------
+    >>> strip_invalid_chars("Bade\x00pal\x07 & <Co>")
+    'Badepal & <Co>'
+    """
+    return _XML_INVALID.sub("", text)
+
+
+def clean_text(frame: pd.DataFrame, *, source: str, what: str) -> pd.DataFrame:
+    """Remove the characters XML cannot hold from every text cell, with one warning.
+
+    Names from other people's files may hold NUL and other control characters; KML (XML) cannot
+    hold them and GeoPackage cuts text at a NUL, so they are removed where text enters (the
+    loaders) and again by every writer. Tab, line feed and carriage return are kept.
+
+    Parameters
+    ----------
+    frame
+        A table; text columns (str, string or object dtype) are cleaned.
+    source, what
+        File label and role for the warning, which names each column and its rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frame`` itself when nothing was found, else a cleaned copy (same index and attrs).
+    """
+    found: list[str] = []
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        if isinstance(values, gpd.GeoSeries):
+            continue
+        pattern = _XML_INVALID if values.dtype == object else _XML_INVALID_UTF8
+        hit = values.str.contains(pattern, na=False).to_numpy(dtype=bool)
+        if not hit.any():
+            continue
+        if out is frame:
+            out = frame.copy()
+        out.loc[hit, column] = values[hit].map(strip_invalid_chars)
+        found.append(f"column {str(column)!r} {rows_text(frame.index[hit])}")
+    if found:
+        warn(
+            f"{source}: removed NUL and other control characters (which KML cannot hold and "
+            f"GeoPackage cuts text at) from the {what}: {'; '.join(found)}"
+        )
+    return out
 
 
 def find_column(
@@ -211,7 +297,7 @@ def find_column(
             return lower[explicit.lower()]
         raise MissingColumnError(
             f"{source} has no column {explicit!r} ({option}={explicit!r}, the {what}); "
-            f"columns found: {_fmt_list([repr(c) for c in cols], 40)}. "
+            f"columns found: {short_list([repr(c) for c in cols], 40)}. "
             f"Pass {option}= with one of these."
         )
     for cand in candidates:
@@ -627,14 +713,11 @@ def check_unique_ids(ids: pd.Series, *, source: str, what: str, column: str | No
     if not dup.any():
         return
     groups = ids[dup].groupby(ids[dup], sort=True)
-    shown = []
-    for value, grp in list(groups)[:_LIST_LIMIT]:
-        shown.append(f"{str(value)!r} ({rows_text(grp.index)})")
+    shown = [f"{str(value)!r} ({rows_text(grp.index)})" for value, grp in groups]
     n_ids = groups.ngroups
-    more = f" and {n_ids - _LIST_LIMIT} more" if n_ids > _LIST_LIMIT else ""
     raise DuplicateIdError(
         f"{source}: {n_ids} {'id occurs' if n_ids == 1 else 'ids occur'} more than once in "
-        f"{col_text}: {'; '.join(shown)}{more}. Ids of {what} must be unique: fix the "
+        f"{col_text}: {short_list(shown, sep='; ')}. Ids of {what} must be unique: fix the "
         "duplicates in the file or pass id_col= naming a unique column"
     )
 
@@ -807,7 +890,7 @@ def check_within_extent(
         warn(
             f"{int(outside.sum())} of {len(sites)} {what} in {s_label} lie more than {km:g} km "
             f"outside the extent of the road layer ({r_label}): "
-            f"{_fmt_list([repr(str(x)) for x in labels])}; they will be unroutable unless the "
+            f"{short_list([repr(str(x)) for x in labels])}; they will be unroutable unless the "
             "road layer covers them"
         )
     return out

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from netplan._checks import bounded, check_fields
 from netplan._errors import InputError, InputFileNotFoundError, MissingColumnError
 
 if TYPE_CHECKING:
@@ -86,6 +87,21 @@ _UNITS: dict[str, str] = {
 }
 
 
+_MAX_RATE = 1e9
+"""No BOQ item costs more than this many INR per unit."""
+
+
+def _rate(default: float, item: str) -> Any:
+    """A rate field: INR per the item's unit, finite, >= 0."""
+    per = "each" if _UNITS[item] == "each" else f"per {_UNITS[item]}"
+    return bounded(
+        default,
+        maximum=_MAX_RATE,
+        unit=f"INR {per}",
+        why="no item of an OFC bill costs that much; give the rate in INR per unit",
+    )
+
+
 @dataclass(frozen=True)
 class Rates:
     """Unit rates of the bill of quantities, in INR per unit.
@@ -127,37 +143,29 @@ class Rates:
     >>> Rates(trench=-1)
     Traceback (most recent call last):
     ...
-    netplan._errors.InputError: rate of 'trench' must be a finite number >= 0 (INR per km), got -1
+    netplan._errors.ParameterError: Rates.trench must be a value from 0 to 1e+09 INR per km, got -1 INR per km
     """
 
-    trench: float = 120_000.0
-    spur_trench: float = 150_000.0
-    bridge_trench: float = 180_000.0
-    bridge_survey: float = 25_000.0
-    duct: float = 60_000.0
-    hdd: float = 1_800.0
-    cable_24f: float = 45_000.0
-    cable_48f: float = 60_000.0
-    cable_96f: float = 90_000.0
-    cable_144f: float = 120_000.0
-    cable_288f: float = 200_000.0
-    aerial: float = 30_000.0
-    pole_attachment: float = 500.0
-    existing_fibre: float = 10_000.0
-    joint_closure: float = 8_000.0
-    joint_chamber: float = 12_000.0
-    route_marker: float = 700.0
+    trench: float = _rate(120_000.0, "trench")
+    spur_trench: float = _rate(150_000.0, "spur_trench")
+    bridge_trench: float = _rate(180_000.0, "bridge_trench")
+    bridge_survey: float = _rate(25_000.0, "bridge_survey")
+    duct: float = _rate(60_000.0, "duct")
+    hdd: float = _rate(1_800.0, "hdd")
+    cable_24f: float = _rate(45_000.0, "cable_24f")
+    cable_48f: float = _rate(60_000.0, "cable_48f")
+    cable_96f: float = _rate(90_000.0, "cable_96f")
+    cable_144f: float = _rate(120_000.0, "cable_144f")
+    cable_288f: float = _rate(200_000.0, "cable_288f")
+    aerial: float = _rate(30_000.0, "aerial")
+    pole_attachment: float = _rate(500.0, "pole_attachment")
+    existing_fibre: float = _rate(10_000.0, "existing_fibre")
+    joint_closure: float = _rate(8_000.0, "joint_closure")
+    joint_chamber: float = _rate(12_000.0, "joint_chamber")
+    route_marker: float = _rate(700.0, "route_marker")
 
     def __post_init__(self) -> None:
-        for item in self.items():
-            value = getattr(self, item)
-            ok = isinstance(value, int | float | np.number) and not isinstance(value, bool)
-            if not (ok and np.isfinite(value) and value >= 0):
-                raise InputError(
-                    f"rate of {item!r} must be a finite number >= 0 (INR per {self.unit(item)}), "
-                    f"got {value!r}"
-                )
-            object.__setattr__(self, item, float(value))
+        check_fields(self)
 
     @staticmethod
     def items() -> tuple[str, ...]:
@@ -281,28 +289,47 @@ class BuildRules:
     >>> BuildRules(drum_length_m=0)
     Traceback (most recent call last):
     ...
-    netplan._errors.InputError: BuildRules.drum_length_m must be a finite number > 0, got 0
+    netplan._errors.ParameterError: BuildRules.drum_length_m must be a value above 0 and at most 12000 m, got 0 m
     """
 
-    fibres_per_site: int = 2
-    drum_length_m: float = 2000.0
-    pole_span_m: float = 50.0
-    hdd_per_crossing_m: float = 60.0
-    marker_spacing_m: float = 200.0
+    fibres_per_site: int = bounded(
+        2,
+        minimum=1,
+        integer=True,
+        maximum=288,
+        unit="fibres",
+        why="a site needing more fibres than the largest cable holds is not a GP drop",
+    )
+    drum_length_m: float = bounded(
+        2000.0,
+        positive=True,
+        maximum=12_000.0,
+        unit="m",
+        why="optical cable drums hold at most a few km",
+    )
+    pole_span_m: float = bounded(
+        50.0,
+        positive=True,
+        maximum=500.0,
+        unit="m",
+        why="distribution-line poles stand closer than that",
+    )
+    hdd_per_crossing_m: float = bounded(
+        60.0,
+        maximum=2000.0,
+        unit="m",
+        why="a drilled crossing that long is a separate river or rail project",
+    )
+    marker_spacing_m: float = bounded(
+        200.0,
+        positive=True,
+        maximum=10_000.0,
+        unit="m",
+        why="route markers stand every few hundred metres",
+    )
 
     def __post_init__(self) -> None:
-        n = self.fibres_per_site
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise InputError(f"BuildRules.fibres_per_site must be a whole number >= 1, got {n!r}")
-        for name in ("drum_length_m", "pole_span_m", "marker_spacing_m"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
-                raise InputError(f"BuildRules.{name} must be a finite number > 0, got {value!r}")
-        value = self.hdd_per_crossing_m
-        if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
-            raise InputError(
-                f"BuildRules.hdd_per_crossing_m must be a finite number >= 0, got {value!r}"
-            )
+        check_fields(self)
 
 
 # ------------------------------------------------------------------------------ routing costs

@@ -3,30 +3,68 @@
     netplan plan --sites GPS --pops POPS --roads ROADS [--forest F] [--highways H] --out DIR
     netplan demo --out DIR
 
-Errors print one line (``netplan: error: ...``) and exit non-zero; ``--debug`` shows the traceback.
+Errors print one line (``netplan: error: ...``) and exit non-zero (2 for bad input or options);
+``--debug`` shows the traceback. Ctrl-C prints one line and exits 130. Warnings print once.
+The output folder and every number are checked before any work.
+
+This module imports little at start-up (``import netplan`` is lazy): the heavy libraries load
+inside :func:`main`, where Ctrl-C and errors are handled.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import signal
 import sys
+import threading
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
-from netplan._errors import NetplanError
+from netplan._checks import Bounds, bounds_of, check_number
+from netplan._errors import InputError, NetplanError, NetplanWarning
 
 __all__ = ["main"]
 
 log = logging.getLogger("netplan")
 
+ROLES = ("sites", "pops", "roads", "forest", "highways")
+"""The input files of ``netplan plan``, as named in ``--layer ROLE:LAYER``."""
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+_NUMBER_OPTIONS = {
+    "--heal-tolerance": ("netplan.params", "NetworkOptions", "heal_tolerance_m"),
+    "--max-spur": ("netplan.params", "NetworkOptions", "max_spur_m"),
+    "--max-bridge": ("netplan.params", "NetworkOptions", "max_bridge_m"),
+    "--forest-penalty": ("netplan.params", "CostModel", "forest_penalty_per_m"),
+    "--crossing-penalty": ("netplan.params", "CostModel", "crossing_penalty_m"),
+    "--along-penalty": ("netplan.params", "CostModel", "along_highway_penalty_per_m"),
+    "--forest-width": ("netplan.row", "RowLayer", "corridor_width_m"),
+    "--reuse-corridor": ("netplan.params", "NetworkOptions", "reuse_corridor_m"),
+}
+"""Numeric options and the dataclass field whose bounds they share."""
+_RING_SIZE = Bounds(minimum=1, integer=True, unit="GPs")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"netplan: error: {message} (see '{self.prog} --help')\n")
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Refuse NaN, infinite, negative and absurd numbers, naming the option (before any work)."""
+    for option, (module, owner, field) in _NUMBER_OPTIONS.items():
+        dest = option.lstrip("-").replace("-", "_")
+        value = getattr(args, dest)
+        if value is not None:
+            bounds = bounds_of(getattr(importlib.import_module(module), owner), field)
+            setattr(args, dest, check_number(value, bounds, name=option))
+    args.ring_size = check_number(args.ring_size, _RING_SIZE, name="--ring-size")
 
 
 def _add_plan_options(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +78,7 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ring-size",
-        type=_positive_int,
+        type=float,
         default=10,
         metavar="N",
         help="most GPs on one ring with --topology ring (default 10)",
@@ -60,50 +98,35 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE:KIND:AUTHORITY:ATTRIBUTE",
         help="extra right-of-way layer, e.g. rail.gpkg:line:Railways:zone (repeatable)",
     )
-    parser.add_argument(
-        "--heal-tolerance",
-        type=float,
-        default=20.0,
-        metavar="M",
-        help="join road ends closer than this (m, default 20)",
-    )
-    parser.add_argument(
-        "--max-spur",
-        type=float,
-        default=2000.0,
-        metavar="M",
-        help="sites farther than this from a road are unroutable (m, default 2000)",
-    )
-    parser.add_argument(
-        "--max-bridge",
-        type=float,
-        default=1000.0,
-        metavar="M",
-        help="longest off-road link joining road fragments (m, default 1000)",
-    )
+    numbers = {
+        "--heal-tolerance": ("M", 20.0, "join road ends closer than this (m, default 20)"),
+        "--max-spur": (
+            "M",
+            2000.0,
+            "sites farther than this from a road are unroutable (m, default 2000)",
+        ),
+        "--max-bridge": (
+            "M",
+            1000.0,
+            "longest off-road link joining road fragments (m, default 1000)",
+        ),
+    }
+    for option, (metavar, default, text) in numbers.items():
+        parser.add_argument(option, type=float, default=default, metavar=metavar, help=text)
     parser.add_argument(
         "--permission-aware",
         action="store_true",
         help="detour around forest and highways where that is cheaper than a permission",
     )
-    parser.add_argument(
-        "--forest-penalty",
-        type=float,
-        metavar="M_PER_M",
-        help="extra equivalent metres per metre in forest (implies --permission-aware)",
-    )
-    parser.add_argument(
-        "--crossing-penalty",
-        type=float,
-        metavar="M",
-        help="extra equivalent metres per highway crossing (implies --permission-aware)",
-    )
-    parser.add_argument(
-        "--along-penalty",
-        type=float,
-        metavar="M_PER_M",
-        help="extra equivalent metres per metre along a highway (implies --permission-aware)",
-    )
+    penalties = {
+        "--forest-penalty": ("M_PER_M", "extra equivalent metres per metre in forest"),
+        "--crossing-penalty": ("M", "extra equivalent metres per highway crossing"),
+        "--along-penalty": ("M_PER_M", "extra equivalent metres per metre along a highway"),
+    }
+    for option, (metavar, text) in penalties.items():
+        parser.add_argument(
+            option, type=float, metavar=metavar, help=f"{text} (implies --permission-aware)"
+        )
     parser.add_argument(
         "--forest-width", type=float, metavar="M", help="corridor width for forest hectares (m)"
     )
@@ -142,7 +165,9 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--crs", help="metric CRS to work in (default: UTM zone of the roads)")
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace an existing output folder"
+        "--overwrite",
+        action="store_true",
+        help="replace an output folder netplan wrote before (only its own files in it)",
     )
     parser.add_argument("--no-map", action="store_true", help="do not write map.html")
     parser.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
@@ -150,9 +175,7 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="netplan", description="Plan rural optical-fibre routes along roads."
-    )
+    parser = _Parser(prog="netplan", description="Plan rural optical-fibre routes along roads.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="plan routes for your own layers")
     p.add_argument(
@@ -165,6 +188,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--forest", help="forest polygons (Forest Department permission)")
     p.add_argument(
         "--highways", help="national highway lines with a 'ref' (default: NH roads of --roads)"
+    )
+    p.add_argument(
+        "--layer",
+        action="append",
+        default=[],
+        metavar="ROLE:LAYER",
+        help="layer of a multi-layer file (GeoPackage, OSM), e.g. --layer sites:gp_offices; "
+        f"ROLE is one of {', '.join(ROLES)} (repeatable)",
     )
     columns = p.add_argument_group(
         "columns", "override the detected columns (ROLE:COLUMN, e.g. --id sites:FACILITY_I)"
@@ -210,66 +241,90 @@ def _costs(args: argparse.Namespace):
     return CostModel(**money)
 
 
-def _column_overrides(args: argparse.Namespace, role: str) -> dict[str, str]:
-    """``--id sites:FACILITY_I`` style options for one role, as loader keywords."""
-    from netplan._errors import InputError
-
-    keywords = {"id": "id_col", "name": "name_col", "lon": "lon_col", "lat": "lat_col"}
+def _by_role(specs: Sequence[str], option: str, roles: Sequence[str], what: str) -> dict[str, str]:
+    """``ROLE:VALUE`` options (``--id sites:FACILITY_I``, ``--layer roads:lines``) by role."""
     found: dict[str, str] = {}
-    for option, keyword in keywords.items():
-        for spec in getattr(args, option):
-            target, sep, column = spec.partition(":")
-            if not sep or target not in ("sites", "pops") or not column:
-                raise InputError(
-                    f"--{option} {spec!r}: write ROLE:COLUMN with ROLE 'sites' or 'pops', "
-                    f"e.g. --{option} sites:{option.upper()}"
-                )
-            if target == role:
-                found[keyword] = column
+    for spec in specs:
+        role, sep, value = spec.partition(":")
+        if not sep or role not in roles or not value:
+            raise InputError(
+                f"{option} {spec!r}: write ROLE:{what} with ROLE one of {', '.join(roles)}, "
+                f"e.g. {option} {roles[0]}:{what}"
+            )
+        found[role] = value
     return found
 
 
-def _load_points(args: argparse.Namespace, role: str, path: str):
-    """The sites or PoPs path, loaded here only when columns are overridden."""
-    from netplan.io import load_pops, load_sites
+def _column_overrides(args: argparse.Namespace, role: str) -> dict[str, str]:
+    """``--id sites:FACILITY_I`` style options for one role, as loader keywords."""
+    keywords = {"id": "id_col", "name": "name_col", "lon": "lon_col", "lat": "lat_col"}
+    found: dict[str, str] = {}
+    for option, keyword in keywords.items():
+        given = _by_role(getattr(args, option), f"--{option}", ("sites", "pops"), option.upper())
+        if role in given:
+            found[keyword] = given[role]
+    return found
 
-    overrides = _column_overrides(args, role)
-    if not overrides:
-        return path
-    return (load_sites if role == "sites" else load_pops)(path, **overrides)
+
+def _user_layers(args: argparse.Namespace) -> dict[str, Any]:
+    """The inputs of ``netplan plan``: paths, or layers loaded here when options ask for it."""
+    from netplan.io import load_forest, load_highways, load_pops, load_roads, load_sites
+
+    chosen = _by_role(args.layer, "--layer", ROLES, "LAYER")
+    for role in chosen:
+        if getattr(args, role) is None:
+            raise InputError(f"--layer {role}:{chosen[role]} is given but --{role} is not")
+    layers: dict[str, Any] = {}
+    for role, loader in (("sites", load_sites), ("pops", load_pops)):
+        keywords = _column_overrides(args, role)
+        if role in chosen:
+            keywords["layer"] = chosen[role]
+        layers[role] = loader(getattr(args, role), **keywords) if keywords else getattr(args, role)
+    road_keywords = {"class_col": args.road_class} if args.road_class else {}
+    if "roads" in chosen:
+        road_keywords["layer"] = chosen["roads"]
+    layers["roads"] = load_roads(args.roads, **road_keywords) if road_keywords else args.roads
+    for role, loader in (("forest", load_forest), ("highways", load_highways)):
+        path = getattr(args, role)
+        layers[role] = loader(path, layer=chosen[role]) if role in chosen else path
+    return layers
+
+
+def _input_files(args: argparse.Namespace) -> list[str]:
+    """The input paths named on the command line (the output may not be or hold one)."""
+    if args.command == "demo":
+        from netplan.datasets import sample_paths
+
+        given = [args.existing, args.power_lines, args.rates]
+        return [str(path) for path in sample_paths().values()] + [p for p in given if p]
+    paths = [args.sites, args.pops, args.roads, args.forest, args.highways]
+    paths += [args.existing, args.power_lines, args.rates]
+    for spec in args.row_layer:  # FILE:kind:authority[:attribute], FILE may hold ':'
+        tokens = spec.split(":")
+        paths += [":".join(tokens[:-3]), ":".join(tokens[:-2])]
+    return [path for path in paths if path]
 
 
 def _run(args: argparse.Namespace) -> int:
+    from netplan._outputs import check_output_dir
+
+    _check_numbers(args)
+    check_output_dir(args.out, overwrite=args.overwrite, inputs=_input_files(args))
+
     from netplan.datasets import sample_paths
-    from netplan.export import check_output_dir
-    from netplan.io import load_roads
+    from netplan.export import written_files
     from netplan.params import NetworkOptions
     from netplan.planner import plan
     from netplan.row import RowLayer
 
-    check_output_dir(args.out, overwrite=args.overwrite)
     costs = _costs(args)  # a bad rates file fails before any loading
     if args.command == "demo":
         paths = sample_paths()
-        layers = {
-            "gps": paths["gps"],
-            "pops": paths["pops"],
-            "roads": paths["roads"],
-            "forest": paths["forest"],
-            "highways": paths["highways"],
-        }
+        layers = {role: paths["gps" if role == "sites" else role] for role in ROLES}
     else:
-        layers = {
-            "gps": _load_points(args, "sites", args.sites),
-            "pops": _load_points(args, "pops", args.pops),
-            "roads": load_roads(args.roads, class_col=args.road_class)
-            if args.road_class
-            else args.roads,
-            "forest": args.forest,
-            "highways": args.highways,
-        }
+        layers = _user_layers(args)
     result = plan(
-        layers["gps"],
+        layers["sites"],
         layers["pops"],
         layers["roads"],
         forest=layers["forest"],
@@ -299,8 +354,7 @@ def _run(args: argparse.Namespace) -> int:
         f"{total['trench_km']:.1f} km new trench, {total['aerial_km']:.1f} km aerial, "
         f"{total['existing_km']:.1f} km on existing fibre, cost INR {total['cost']:,.0f}, "
         f"{len(result.permits)} permit items",
-        f"netplan: wrote {out}/ (plan.gpkg, summary.csv, boq.csv, plan.xlsx, permits.csv, "
-        "permits.xlsx, sites.csv, plan.kml" + ("" if args.no_map else ", map.html") + ")",
+        f"netplan: wrote {out}/ ({', '.join(written_files(out))})",
     ]
     if int(total["optical_fail"]):
         lines.append(
@@ -316,33 +370,77 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``netplan`` command."""
-    args = _parser().parse_args(argv)
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Other libraries' warnings as one log line (no source line)."""
+    logging.getLogger("py.warnings").warning("%s: %s", category.__name__, message)
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    """Log lines for netplan's messages; each warning shown once (netplan's are logged, so their
+    :class:`NetplanWarning` copies are ignored; other libraries' warnings become log lines)."""
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     log.setLevel(level)
-    if not args.debug:
-        logging.captureWarnings(True)
+    warnings.simplefilter("ignore", NetplanWarning)
+    warnings.showwarning = _show_warning
+
+
+def _fail(message: str, *, debug: bool) -> None:
+    """End any progress bar's line, then print ``message`` (and the traceback with --debug)."""
+    tqdm_module = sys.modules.get("tqdm")
+    if tqdm_module is not None:
+        for bar in list(getattr(tqdm_module.tqdm, "_instances", ())):
+            bar.close()
+    if debug:
+        traceback.print_exc()
+    sys.stderr.write(message + "\n")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a job scheduler), handled like Ctrl-C: outputs are cleaned up."""
+
+
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    raise _Terminated
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``netplan`` command."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
-        return _run(args)
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    debug = False
+    try:
+        with warnings.catch_warnings():
+            try:
+                args = _parser().parse_args(argv)
+            except SystemExit as exc:  # --help, or a usage error already printed
+                return exc.code if isinstance(exc.code, int) else 2
+            debug = args.debug
+            _setup_logging(args)
+            return _run(args)
     except NetplanError as exc:
-        if args.debug:
-            traceback.print_exc()
-        sys.stderr.write(f"netplan: error: {exc}\n")
+        _fail(f"netplan: error: {exc}", debug=debug)
         return 2
+    except _Terminated:
+        _fail("netplan: terminated (nothing half-written is left behind)", debug=False)
+        return 143
     except KeyboardInterrupt:
-        sys.stderr.write("netplan: interrupted; no output written\n")
+        _fail("netplan: interrupted (nothing half-written is left behind)", debug=False)
         return 130
     except Exception as exc:  # noqa: BLE001 - one line for users, traceback with --debug
-        if args.debug:
-            traceback.print_exc()
-        sys.stderr.write(
-            f"netplan: error: {type(exc).__name__}: {exc} (run again with --debug for details)\n"
-        )
+        message = f"{type(exc).__name__}: {exc} (run again with --debug for details)"
+        _fail(f"netplan: error: {message}", debug=debug)
         return 1
 
 

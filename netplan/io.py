@@ -243,8 +243,31 @@ def _read_csv(path: Path, *, source: str, encoding: str | None, str_columns: Seq
     return V.read_csv_text(text, source=source, str_columns=str_columns)
 
 
+_CLI_ROLES = {
+    "GPs": "sites",
+    "PoPs": "pops",
+    "roads": "roads",
+    "forest": "forest",
+    "highways": "highways",
+}
+
+
+def _layer_hint(what: str, example: str) -> str:
+    """How to choose a layer: the keyword, and the command-line option for the CLI's roles."""
+    role = _CLI_ROLES.get(what)
+    if role is None:
+        return "pass layer= to choose one"
+    return f"pass layer= to choose one (command line: --layer {role}:{example})"
+
+
 def _read_ogr(
-    path: Path, *, source: str, layer: str | int | None, geometry: GeometryKind | None, **kw: Any
+    path: Path,
+    *,
+    source: str,
+    what: str,
+    layer: str | int | None,
+    geometry: GeometryKind | None,
+    **kw: Any,
 ) -> gpd.GeoDataFrame:
     """Read a GDAL vector file; geometries GEOS cannot parse become None (reported later)."""
     try:
@@ -269,14 +292,19 @@ def _read_ogr(
         else:
             listing = ", ".join(f"{n!r} ({t})" for n, t in layers)
             raise InputError(
-                f"{source} holds {len(layers)} layers: {listing}; pass layer= to choose one"
+                f"{source} holds {len(layers)} layers: {listing}; "
+                + _layer_hint(what, str((fits or [str(n) for n, _ in layers])[0]))
             )
     elif len(layers) == 0:
         raise EmptyLayerError(f"{source} holds no layers; check the file")
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore", **kw)
     except pyogrio.errors.DataLayerError as exc:
-        raise InputError(f"{source}: cannot read layer {layer!r} ({exc}); check layer=") from exc
+        listing = ", ".join(repr(str(n)) for n, _ in layers)
+        raise InputError(
+            f"{source} has no layer {layer!r} (layers: {listing}); "
+            + _layer_hint(what, str(layers[0][0]))
+        ) from exc
     except Exception as exc:
         raise InputError(f"{source} cannot be read ({exc}); check the file") from exc
     return gdf
@@ -331,7 +359,8 @@ def _read_osm(path: Path, *, source: str, layer: str, where: str | None = None) 
         gdf = pyogrio.read_dataframe(path, layer=layer, where=where, on_invalid="ignore")
     except Exception as exc:
         raise InputError(f"{source}: cannot read OSM layer {layer!r} ({exc})") from exc
-    return gdf
+    gdf.attrs[V.PATH_ATTR] = str(path.resolve())
+    return V.clean_text(gdf, source=source, what=f"OSM {layer}")
 
 
 def _feature_ids(gdf: pd.DataFrame) -> pd.Series | None:
@@ -412,8 +441,10 @@ def _read_any(
             )
         else:
             kw = {"encoding": encoding} if encoding else {}
-            df = _read_ogr(path, source=label, layer=layer, geometry=geometry, **kw)
+            df = _read_ogr(path, source=label, what=what, layer=layer, geometry=geometry, **kw)
         df = df.reset_index(drop=True)
+        df.attrs[V.PATH_ATTR] = str(path.resolve())
+    df = V.clean_text(df, source=label, what=what)
     if isinstance(df, gpd.GeoDataFrame) and df._geometry_column_name in df.columns:
         return df, label, crs, swap_hint
     # a plain table: points from coordinate columns

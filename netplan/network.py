@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
@@ -213,12 +214,8 @@ def _text(frame: pd.DataFrame, column: str) -> np.ndarray:
     return V.text_column(frame.get(column), frame.index).to_numpy(dtype=object)
 
 
-def _rows(labels: Any, limit: int = 5) -> str:
-    labels = list(labels)
-    text = ", ".join(repr(x) if isinstance(x, str) else str(x) for x in labels[:limit])
-    if len(labels) > limit:
-        text += f" and {len(labels) - limit} more"
-    return text
+def _rows(labels: Any) -> str:
+    return V.short_list([repr(x) if isinstance(x, str) else str(x) for x in labels], 5)
 
 
 def _is_metric(crs: Any) -> bool:
@@ -236,17 +233,8 @@ def _as_gdf(data: Any, what: str) -> gpd.GeoDataFrame:
     return data
 
 
-def _prepare_roads(
-    roads: Any, crs: Any
-) -> tuple[pyproj.CRS, np.ndarray, np.ndarray, np.ndarray, pd.DataFrame, dict[str, int]]:
-    """Validate, project, explode and canonically order the road lines.
-
-    Returns the metric CRS, vertex coordinates, the line of every vertex (lines numbered in
-    canonical order), each line's source row position, the attribute table (per source row)
-    and counts.
-    """
-    roads = _as_gdf(roads, "roads")
-    label = _label(roads, "the roads layer")
+def _road_geometries(roads: gpd.GeoDataFrame, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """The road geometries and which are missing; anything but lines is an error."""
     if roads.crs is None:
         raise CRSError(
             f"{label} has no CRS, so its coordinates cannot be turned into metres; set it with "
@@ -276,6 +264,11 @@ def _prepare_roads(
             int(missing.sum()),
             _rows(roads.index[missing]),
         )
+    return geoms, missing
+
+
+def _working_crs(roads: gpd.GeoDataFrame, crs: Any) -> pyproj.CRS:
+    """``crs``, else the roads' own CRS when it is in metres, else their UTM zone."""
     try:
         if crs is not None:
             metric = pyproj.CRS.from_user_input(crs)
@@ -290,6 +283,49 @@ def _prepare_roads(
             f"crs={metric.to_string()} measures in degrees; give a projected (metric) CRS such as "
             "a UTM zone, or leave crs=None to pick one"
         )
+    return metric
+
+
+def _canonical_order(
+    xy: np.ndarray, offsets: np.ndarray, keys: list[np.ndarray], ok: np.ndarray
+) -> np.ndarray:
+    """The usable parts (``ok``) in an order that does not depend on the input's row order: by
+    first and last coordinate, vertex count, length, coordinate sums, then the ``keys``."""
+    idx = np.flatnonzero(ok)
+    counts = np.diff(offsets)
+    first = xy[offsets[idx]]
+    last = xy[offsets[idx + 1] - 1]
+    lengths = nd.LineSet(xy, offsets).lengths()[idx]
+    sums = np.add.reduceat(xy, np.minimum(offsets[:-1], len(xy) - 1), axis=0)[idx]
+    order = np.lexsort(
+        (
+            *[k[idx] for k in keys[::-1]],
+            sums[:, 1],
+            sums[:, 0],
+            lengths,
+            counts[idx],
+            last[:, 1],
+            last[:, 0],
+            first[:, 1],
+            first[:, 0],
+        )
+    )
+    return idx[order]
+
+
+def _prepare_roads(
+    roads: Any, crs: Any
+) -> tuple[pyproj.CRS, np.ndarray, np.ndarray, np.ndarray, pd.DataFrame, dict[str, int]]:
+    """Validate, project, explode and canonically order the road lines.
+
+    Returns the metric CRS, vertex coordinates, the line of every vertex (lines numbered in
+    canonical order), each line's source row position, the attribute table (per source row)
+    and counts.
+    """
+    roads = _as_gdf(roads, "roads")
+    label = _label(roads, "the roads layer")
+    geoms, missing = _road_geometries(roads, label)
+    metric = _working_crs(roads, crs)
     valid_pos = np.flatnonzero(~missing)
     series = gpd.GeoSeries(geoms[valid_pos], crs=roads.crs)
     if not series.crs.equals(metric):
@@ -314,30 +350,11 @@ def _prepare_roads(
     degenerate = int((~ok).sum())
     if degenerate:
         logger.warning("%s: %d lines of a single point ignored", label, degenerate)
-    # canonical order of parts: by first and last coordinate, vertex count, attributes, source
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    idx = np.flatnonzero(ok)
-    first = xy[offsets[idx]]
-    last = xy[offsets[idx + 1] - 1]
-    codes = [pd.factorize(attrs[c].to_numpy()[part_row[idx]], sort=True)[0] for c in attrs]
-    lengths = nd.LineSet(xy, offsets).lengths()[idx]
-    sums = np.add.reduceat(xy, np.minimum(offsets[:-1], len(xy) - 1), axis=0)[idx]
-    order = np.lexsort(
-        (
-            part_row[idx],
-            *codes[::-1],
-            sums[:, 1],
-            sums[:, 0],
-            lengths,
-            counts[idx],
-            last[:, 1],
-            last[:, 0],
-            first[:, 1],
-            first[:, 0],
-        )
-    )
-    idx = idx[order]
+    # ties broken by the attributes, then the source row
+    keys = [pd.factorize(attrs[c].to_numpy()[part_row], sort=True)[0] for c in attrs]
+    idx = _canonical_order(xy, offsets, [*keys, part_row], ok)
     ls = nd.LineSet(xy, offsets).subset(idx)
     counts_out = {
         "input_lines": len(roads),
@@ -525,6 +542,133 @@ def _nearest_node_per_end(
     return best_node, best_d
 
 
+class _Fragments:
+    """The road components (fragments) of a line set: their unique vertices, segments and
+    bounding boxes, and the nearest points between two of them."""
+
+    def __init__(self, ls: nd.LineSet, lab_of_line: np.ndarray, ncomp: int) -> None:
+        self.ls = ls
+        vline = ls.line_of_vertex
+        o = np.lexsort((np.arange(len(ls.xy)), ls.xy[:, 1], ls.xy[:, 0]))
+        sxy = ls.xy[o]
+        first = np.ones(len(o), dtype=bool)
+        first[1:] = np.any(sxy[1:] != sxy[:-1], axis=1)
+        self.vrow = o[first]  # a vertex row of every distinct position
+        self.vxy = ls.xy[self.vrow]
+        vl = lab_of_line[vline[self.vrow]]
+        self.v_members = _group(vl, ncomp)
+        seg_rows = ls.segment_rows()
+        self.s_members = [seg_rows[m] for m in _group(lab_of_line[vline[seg_rows]], ncomp)]
+        self.lo = np.full((ncomp, 2), np.inf)
+        self.hi = np.full((ncomp, 2), -np.inf)
+        np.minimum.at(self.lo, vl, self.vxy)
+        np.maximum.at(self.hi, vl, self.vxy)
+        self._trees: dict[int, shapely.STRtree] = {}
+
+    def boxes(self) -> np.ndarray:
+        return shapely.box(self.lo[:, 0], self.lo[:, 1], self.hi[:, 0], self.hi[:, 1])
+
+    def _segment_tree(self, c: int) -> shapely.STRtree:
+        if c not in self._trees:
+            r = self.s_members[c]
+            self._trees[c] = shapely.STRtree(
+                shapely.linestrings(np.stack([self.ls.xy[r], self.ls.xy[r + 1]], axis=1))
+            )
+        return self._trees[c]
+
+    def nearest(self, a: int, b: int, max_m: float) -> tuple[float, int, int]:
+        """Nearest (distance, vertex of ``a``, segment row of ``b``) within ``max_m``."""
+        pts = self.v_members[a]
+        p = self.vxy[pts]
+        near = np.all((p >= self.lo[b] - max_m) & (p <= self.hi[b] + max_m), axis=1)
+        if not near.any():
+            return np.inf, -1, -1
+        pts = pts[near]
+        (ip, iseg), d = self._segment_tree(b).query_nearest(
+            shapely.points(self.vxy[pts]), max_distance=max_m, return_distance=True
+        )
+        if len(ip) == 0:
+            return np.inf, -1, -1
+        rows_b = self.s_members[b][iseg]
+        best = np.lexsort((rows_b, pts[ip], d))[0]
+        return float(d[best]), int(pts[ip[best]]), int(rows_b[best])
+
+    def gap_to(self, targets: np.ndarray, components: Iterable[int]) -> dict[int, float]:
+        """Distance from each of ``components`` to the nearest road of the ``targets``."""
+        rows = np.concatenate([self.s_members[c] for c in targets])
+        tree = shapely.STRtree(
+            shapely.linestrings(np.stack([self.ls.xy[rows], self.ls.xy[rows + 1]], axis=1))
+        )
+        gap: dict[int, float] = {}
+        for c in components:
+            _, d = tree.query_nearest(
+                shapely.points(self.vxy[self.v_members[c]]),
+                return_distance=True,
+                all_matches=False,
+            )
+            gap[c] = float(d.min()) if len(d) else np.inf
+        return gap
+
+
+_Link = tuple[float, int, int, int, int]  # distance, vertex, segment row, from comp, to comp
+
+
+def _candidate_links(frags: _Fragments, has_pop: np.ndarray, max_bridge: float) -> list[_Link]:
+    """The shortest link between every two nearby components (not both holding a PoP), tried
+    both ways (which finds the exact nearest points of two polylines), shortest first."""
+    ca, cb = shapely.STRtree(frags.boxes()).query(
+        frags.boxes(), predicate="dwithin", distance=max_bridge
+    )
+    keep = (ca < cb) & ~(has_pop[ca] & has_pop[cb])
+    cand: list[_Link] = []
+    for a, b in zip(ca[keep].tolist(), cb[keep].tolist(), strict=True):
+        d1, p1, r1 = frags.nearest(a, b, max_bridge)
+        d2, p2, r2 = frags.nearest(b, a, max_bridge)
+        if min(d1, d2) > max_bridge:
+            continue
+        if (d1, p1, r1) <= (d2, p2, r2):
+            cand.append((d1, p1, r1, a, b))
+        else:
+            cand.append((d2, p2, r2, b, a))
+    return sorted(cand)
+
+
+def _union_pops(ncomp: int, has_pop: np.ndarray) -> _UnionFind:
+    """A union-find with every component that holds a PoP already joined."""
+    uf = _UnionFind(ncomp)
+    good = int(np.flatnonzero(has_pop)[0])
+    for c in np.flatnonzero(has_pop).tolist():
+        uf.union(c, good)
+    return uf
+
+
+def _spanning_links(
+    cand: list[_Link], ncomp: int, has_gp: np.ndarray, has_pop: np.ndarray
+) -> tuple[list[_Link], np.ndarray]:
+    """A minimum spanning forest over the candidates (all PoP components being one), pruned of
+    branches that end in a component with no GP and of trees without a PoP; and which
+    components then reach a PoP."""
+    good = int(np.flatnonzero(has_pop)[0])
+    group = np.where(has_pop, good, np.arange(ncomp))
+    uf = _union_pops(ncomp, has_pop)
+    links = [link for link in cand if uf.union(link[3], link[4])]
+    while True:
+        deg: dict[int, int] = {}
+        for link in links:
+            for c in (group[link[3]], group[link[4]]):
+                deg[c] = deg.get(c, 0) + 1
+        dead = {c for c, k in deg.items() if k == 1 and c != good and not has_gp[c]}
+        if not dead:
+            break
+        links = [lk for lk in links if group[lk[3]] not in dead and group[lk[4]] not in dead]
+    uf = _union_pops(ncomp, has_pop)
+    for link in links:
+        uf.union(link[3], link[4])
+    root = np.array([uf.find(c) for c in range(ncomp)])
+    reaches = root == root[good]
+    return [lk for lk in links if reaches[lk[3]]], reaches
+
+
 def _bridge(
     ls: nd.LineSet,
     u: np.ndarray,
@@ -546,8 +690,7 @@ def _bridge(
     component label of every node (before bridging) and, for every GP-holding component still
     without a PoP, the distance to the nearest road leading to one (``inf`` if none).
     """
-    n = len(node_xy)
-    ncomp, lab = _components(n, u, v)
+    ncomp, lab = _components(len(node_xy), u, v)
     has_gp = np.zeros(ncomp, dtype=bool)
     has_pop = np.zeros(ncomp, dtype=bool)
     has_gp[lab[gp_nodes]] = True
@@ -555,109 +698,18 @@ def _bridge(
     nothing = (nd.Events.empty(), np.zeros((0, 2)), np.zeros((0, 2)), lab)
     if not (has_gp & ~has_pop).any():
         return (*nothing, {})
-    # unique vertices and segments of every component
-    vline = ls.line_of_vertex
-    o = np.lexsort((np.arange(len(ls.xy)), ls.xy[:, 1], ls.xy[:, 0]))
-    sxy = ls.xy[o]
-    first = np.ones(len(o), dtype=bool)
-    first[1:] = np.any(sxy[1:] != sxy[:-1], axis=1)
-    vrow = o[first]
-    vxy = ls.xy[vrow]
-    vl = lab[u[vline[vrow]]]
-    v_members = _group(vl, ncomp)
-    seg_rows = ls.segment_rows()
-    s_members = [seg_rows[m] for m in _group(lab[u[vline[seg_rows]]], ncomp)]
-    lo = np.full((ncomp, 2), np.inf)
-    hi = np.full((ncomp, 2), -np.inf)
-    np.minimum.at(lo, vl, vxy)
-    np.maximum.at(hi, vl, vxy)
-    trees: dict[int, shapely.STRtree] = {}
-
-    def seg_tree(c: int) -> shapely.STRtree:
-        if c not in trees:
-            r = s_members[c]
-            trees[c] = shapely.STRtree(
-                shapely.linestrings(np.stack([ls.xy[r], ls.xy[r + 1]], axis=1))
-            )
-        return trees[c]
-
-    def one_way(a: int, b: int) -> tuple[float, int, int]:
-        """Nearest (distance, vertex of a, segment row of b) within ``max_bridge``."""
-        pts = v_members[a]
-        p = vxy[pts]
-        near = np.all((p >= lo[b] - max_bridge) & (p <= hi[b] + max_bridge), axis=1)
-        if not near.any():
-            return np.inf, -1, -1
-        pts = pts[near]
-        (ip, iseg), d = seg_tree(b).query_nearest(
-            shapely.points(vxy[pts]), max_distance=max_bridge, return_distance=True
-        )
-        if len(ip) == 0:
-            return np.inf, -1, -1
-        rows_b = s_members[b][iseg]
-        best = np.lexsort((rows_b, pts[ip], d))[0]
-        return float(d[best]), int(pts[ip[best]]), int(rows_b[best])
-
-    boxes = shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])
-    ca, cb = shapely.STRtree(boxes).query(boxes, predicate="dwithin", distance=max_bridge)
-    keep = (ca < cb) & ~(has_pop[ca] & has_pop[cb])
-    cand: list[tuple[float, int, int, int, int]] = []
-    for a, b in zip(ca[keep].tolist(), cb[keep].tolist(), strict=True):
-        d1, p1, r1 = one_way(a, b)
-        d2, p2, r2 = one_way(b, a)
-        if min(d1, d2) > max_bridge:
-            continue
-        if (d1, p1, r1) <= (d2, p2, r2):
-            cand.append((d1, p1, r1, a, b))
-        else:
-            cand.append((d2, p2, r2, b, a))
-    cand.sort()
-    # minimum spanning forest, all PoP components being one
-    good = int(np.flatnonzero(has_pop)[0])
-    group = np.where(has_pop, good, np.arange(ncomp))
-    uf = _UnionFind(ncomp)
-    for c in np.flatnonzero(has_pop).tolist():
-        uf.union(c, good)
-    links = []
-    for link in cand:
-        if uf.union(link[3], link[4]):
-            links.append(link)
-    # prune branches that end in a component without GPs, and trees without a PoP
-    while True:
-        deg: dict[int, int] = {}
-        for link in links:
-            for c in (group[link[3]], group[link[4]]):
-                deg[c] = deg.get(c, 0) + 1
-        dead = {c for c, k in deg.items() if k == 1 and c != good and not has_gp[c]}
-        if not dead:
-            break
-        links = [lk for lk in links if group[lk[3]] not in dead and group[lk[4]] not in dead]
-    uf = _UnionFind(ncomp)
-    for c in np.flatnonzero(has_pop).tolist():
-        uf.union(c, good)
-    for link in links:
-        uf.union(link[3], link[4])
-    root = np.array([uf.find(c) for c in range(ncomp)])
-    reaches = root == root[good]
-    links = [lk for lk in links if reaches[lk[3]]]
+    frags = _Fragments(ls, lab[u], ncomp)  # a line's component is its first node's
+    cand = _candidate_links(frags, has_pop, max_bridge)
+    links, reaches = _spanning_links(cand, ncomp, has_gp, has_pop)
     left_bad = np.flatnonzero(has_gp & ~reaches)
-    gap: dict[int, float] = {}
-    if len(left_bad):
-        good_rows = np.concatenate([s_members[c] for c in np.flatnonzero(reaches)])
-        tree = shapely.STRtree(
-            shapely.linestrings(np.stack([ls.xy[good_rows], ls.xy[good_rows + 1]], axis=1))
-        )
-        for c in left_bad.tolist():
-            _, d = tree.query_nearest(
-                shapely.points(vxy[v_members[c]]), return_distance=True, all_matches=False
-            )
-            gap[c] = float(d.min()) if len(d) else np.inf
+    gap = frags.gap_to(np.flatnonzero(reaches), left_bad.tolist()) if len(left_bad) else {}
     if not links:
         return (*nothing, gap)
     vert = np.array([lk[1] for lk in links])
     seg = np.array([lk[2] for lk in links])
-    rows = vrow[vert]
-    line = vline[rows]
+    rows = frags.vrow[vert]
+    line = ls.line_of_vertex[rows]
+    vxy = frags.vxy
     ev_a = nd.Events(line, rows - ls.offsets[line], np.zeros(len(rows)), vxy[vert, 0], vxy[vert, 1])
     ev_b, _ = nd.project_on_segments(ls, seg, vxy[vert, 0], vxy[vert, 1])
     ev_b, _ = nd.normalise_events(ls, ev_b, snap=_VERTEX_SNAP_M)
@@ -778,165 +830,226 @@ def build_network(
     report["input_km"] = float(ls.lengths().sum() / 1000.0)
     ls, line_src, line_kind = _with_existing(ls, line_src, existing, metric, options, report)
     bar.update()
-
-    # 1. node
+    work = _Work(ls, line_src, line_kind)
     bar.set_postfix_str("noding")
+    _node(work, report)
+    bar.update()
+    bar.set_postfix_str("healing")
+    _heal_gaps(work, options.heal_tolerance_m, report)
+    bar.update()
+    bar.set_postfix_str("snapping sites")
+    sites = _Sites(np.concatenate([gp_xy, pop_xy]), n_gp=len(gp_xy))
+    _snap_sites(work, sites, options.max_spur_m, report)
+    bar.update()
+    bar.set_postfix_str("bridging")
+    _bridge_fragments(work, sites, options.max_bridge_m, report)
+    bar.update()
+    bar.set_postfix_str("numbering")
+    edges, nodes, site_node = _finalise(work, sites.node_pt[sites.snapped], attrs, metric, report)
+    gp_out, pop_out = _site_tables(
+        (gp_table, pop_table), sites, site_node, nodes["component"].to_numpy(), options
+    )
+    _count_sites(report, gp_out, pop_out)
+    report["seconds"] = round(time.perf_counter() - t_start, 2)
+    bar.update()
+    bar.close()
+    _log_build(report)
+    return RoadNetwork(
+        crs=metric, edges=edges, nodes=nodes, gps=gp_out, pops=pop_out, report=report
+    )
+
+
+class _Sites:
+    """Every site (GPs first, then PoPs) while the network is built: metric coordinates, where it
+    sits on the network, and the distances measured on the way."""
+
+    def __init__(self, xy: np.ndarray, *, n_gp: int) -> None:
+        self.xy = xy
+        self.n_gp = n_gp
+        self.has_xy = np.isfinite(xy).all(axis=1)
+        self.snap_m = np.full(len(xy), np.nan)  # distance to the nearest road line
+        self.spur_m = np.full(len(xy), np.nan)  # length of the spur edge (0 on the road)
+        self.node_pt = np.full((len(xy), 2), np.nan)  # where its network node is
+        self.snapped = np.zeros(len(xy), dtype=bool)
+        self.gap_m = np.full(len(xy), np.inf)  # GPs left on a fragment: gap to a PoP's network
+
+    @property
+    def snapped_gp(self) -> np.ndarray:
+        """Among the snapped sites (in order), which are GPs."""
+        return np.flatnonzero(self.snapped) < self.n_gp
+
+
+def _node(work: _Work, report: dict[str, Any]) -> None:
+    """Split lines wherever they meet: shared ends, T-junctions, overshoots, crossings."""
+    ls = work.ls
     ev = nd.intersection_events(ls)
     ev, interior = nd.normalise_events(ls, ev)
     ls, parent = nd.split_lines(ls, ev.take(np.flatnonzero(interior)))
-    src = line_src[parent]
+    work.reset(ls, work.src[parent], work.kind[parent])
     u, v, _, node_xy = nd.assign_nodes(ls)
     report["noded_edges"] = ls.n_lines
     report["components_noded"] = _components(len(node_xy), u, v)[0]
-    bar.update()
 
-    # 2. heal
-    bar.set_postfix_str("healing")
-    work = _Work(ls, src)
-    work.kind = line_kind[parent]
-    split_ev, h_end, h_own, h_tgt = _heal(work.ls, u, v, node_xy, options.heal_tolerance_m)
+
+def _heal_gaps(work: _Work, tolerance_m: float, report: dict[str, Any]) -> None:
+    """Join dangling ends to a nearby road by short connector edges (see module docs)."""
+    u, v, _, node_xy = nd.assign_nodes(work.ls)
+    split_ev, h_end, h_own, h_tgt = _heal(work.ls, u, v, node_xy, tolerance_m)
+    report["healed_m"] = 0.0
     if len(h_end):
         conn_src, conn_cid = work.src[h_own], work.cid[h_own]
         work.split(split_ev, snap=_VERTEX_SNAP_M)
         conn = nd.LineSet.straight(node_xy[h_end], h_tgt)
         work.add(conn, _ROAD, src=conn_src, cid=conn_cid, healed=True)
         report["healed_m"] = float(np.hypot(*(node_xy[h_end] - h_tgt).T).sum())
-    else:
-        report["healed_m"] = 0.0
     report["healed_gaps"] = len(h_end)
     u, v, _, node_xy = nd.assign_nodes(work.ls)
     report["components_healed"] = _components(len(node_xy), u, v)[0]
-    bar.update()
 
-    # 3. snap sites
-    bar.set_postfix_str("snapping sites")
-    site_xy = np.concatenate([gp_xy, pop_xy])
-    n_gp = len(gp_xy)
-    has_xy = np.isfinite(site_xy).all(axis=1)
-    snap_m = np.full(len(site_xy), np.nan)
-    spur_m = np.full(len(site_xy), np.nan)
-    node_pt = np.full((len(site_xy), 2), np.nan)
-    snapped = np.zeros(len(site_xy), dtype=bool)
-    idx = np.flatnonzero(has_xy)
+
+def _snap_sites(work: _Work, sites: _Sites, max_spur_m: float, report: dict[str, Any]) -> None:
+    """Put every site within ``max_spur_m`` of a road onto its nearest edge (split there), with
+    a spur edge when it is off the road."""
+    idx = np.flatnonzero(sites.has_xy)
     report["spurs"], report["spur_km"] = 0, 0.0
-    if len(idx):
-        tree, rows = nd.segment_tree(work.ls)
-        sev, sd = nd.nearest_on_segments(work.ls, tree, rows, site_xy[idx])
-        del tree
-        snap_m[idx] = sd
-        ok = sd <= options.max_spur_m
-        sev, _ = nd.normalise_events(work.ls, sev, snap=_VERTEX_SNAP_M)
-        q = np.column_stack([sev.x, sev.y])
-        on_road = sd <= _ON_ROAD_M
-        snapped[idx[ok]] = True
-        node_pt[idx] = np.where(on_road[:, None], q, site_xy[idx])
-        spur_m[idx[ok]] = np.where(on_road[ok], 0.0, np.hypot(*(site_xy[idx] - q)[ok].T))
-        work.split(sev.take(np.flatnonzero(ok)), snap=_VERTEX_SNAP_M)
-        spur = ok & ~on_road
-        if spur.any():
-            pairs = np.unique(np.column_stack([site_xy[idx[spur]], q[spur]]), axis=0)
-            spurs = nd.LineSet.straight(pairs[:, :2], pairs[:, 2:])
-            report["spurs"] = spurs.n_lines
-            report["spur_km"] = float(spurs.lengths().sum() / 1000.0)
-            work.add(spurs, _SPUR)
-    sn_idx = np.flatnonzero(snapped)
-    u, v, sn_node, node_xy = nd.assign_nodes(work.ls, node_pt[sn_idx])
-    bar.update()
+    if not len(idx):
+        return
+    tree, rows = nd.segment_tree(work.ls)
+    sev, sd = nd.nearest_on_segments(work.ls, tree, rows, sites.xy[idx])
+    del tree
+    sites.snap_m[idx] = sd
+    ok = sd <= max_spur_m
+    sev, _ = nd.normalise_events(work.ls, sev, snap=_VERTEX_SNAP_M)
+    q = np.column_stack([sev.x, sev.y])
+    on_road = sd <= _ON_ROAD_M
+    sites.snapped[idx[ok]] = True
+    sites.node_pt[idx] = np.where(on_road[:, None], q, sites.xy[idx])
+    sites.spur_m[idx[ok]] = np.where(on_road[ok], 0.0, np.hypot(*(sites.xy[idx] - q)[ok].T))
+    work.split(sev.take(np.flatnonzero(ok)), snap=_VERTEX_SNAP_M)
+    spur = ok & ~on_road
+    if spur.any():
+        pairs = np.unique(np.column_stack([sites.xy[idx[spur]], q[spur]]), axis=0)
+        spurs = nd.LineSet.straight(pairs[:, :2], pairs[:, 2:])
+        report["spurs"] = spurs.n_lines
+        report["spur_km"] = float(spurs.lengths().sum() / 1000.0)
+        work.add(spurs, _SPUR)
 
-    # 4. bridge
-    bar.set_postfix_str("bridging")
-    gp_nodes = sn_node[sn_idx < n_gp]
-    pop_nodes = sn_node[sn_idx >= n_gp]
-    check_fragments = len(gp_table) > 0 and len(pop_table) > 0
-    gap_of_site = np.full(len(site_xy), np.inf)
+
+def _bridge_fragments(
+    work: _Work, sites: _Sites, max_bridge_m: float, report: dict[str, Any]
+) -> None:
+    """Join road fragments holding GPs but no PoP to the network of a PoP (see module docs)."""
+    u, v, sn_node, node_xy = nd.assign_nodes(work.ls, sites.node_pt[sites.snapped])
     report["bridges"], report["bridge_km"] = 0, 0.0
     report["components_snapped"] = _components(len(node_xy), u, v)[0]
-    if check_fragments and len(gp_nodes) and len(pop_nodes):
-        bev, ba, bb, lab0, gap = _bridge(
-            work.ls, u, v, node_xy, gp_nodes, pop_nodes, options.max_bridge_m
-        )
-        if gap:
-            gp_pos = sn_idx[sn_idx < n_gp]
-            gap_of_site[gp_pos] = [gap.get(int(c), np.inf) for c in lab0[gp_nodes]]
-        if len(ba):
-            work.split(bev, snap=nd.EPS_M)
-            bridges = nd.LineSet.straight(ba, bb)
-            report["bridges"] = bridges.n_lines
-            report["bridge_km"] = float(bridges.lengths().sum() / 1000.0)
-            work.add(bridges, _BRIDGE)
-    bar.update()
+    gp_nodes = sn_node[sites.snapped_gp]
+    pop_nodes = sn_node[~sites.snapped_gp]
+    if not (len(gp_nodes) and len(pop_nodes)):
+        return
+    bev, ba, bb, lab0, gap = _bridge(work.ls, u, v, node_xy, gp_nodes, pop_nodes, max_bridge_m)
+    if gap:
+        gp_pos = np.flatnonzero(sites.snapped)[sites.snapped_gp]
+        sites.gap_m[gp_pos] = [gap.get(int(c), np.inf) for c in lab0[gp_nodes]]
+    if len(ba):
+        work.split(bev, snap=nd.EPS_M)
+        bridges = nd.LineSet.straight(ba, bb)
+        report["bridges"] = bridges.n_lines
+        report["bridge_km"] = float(bridges.lengths().sum() / 1000.0)
+        work.add(bridges, _BRIDGE)
 
-    # 5. finalise
-    bar.set_postfix_str("numbering")
-    edges, nodes, site_node = _finalise(work, node_pt[sn_idx], attrs, metric, report)
-    lab = nodes["component"].to_numpy()
-    node_all = np.full(len(site_xy), -1, dtype=np.int64)
-    node_all[sn_idx] = site_node
-    comp_all = np.where(node_all >= 0, lab[np.maximum(node_all, 0)], -1)
-    status = np.where(snapped, "ok", "unroutable").astype(object)
-    reason = np.full(len(site_xy), "", dtype=object)
-    reason[~has_xy] = "has no location (missing or empty geometry)"
-    for i in np.flatnonzero(has_xy & ~snapped).tolist():
+
+def _site_status(
+    sites: _Sites, node_all: np.ndarray, comp_all: np.ndarray, options: NetworkOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each site's status ("ok" | "unroutable") and the reason when it is unroutable."""
+    n_gp = sites.n_gp
+    status = np.where(sites.snapped, "ok", "unroutable").astype(object)
+    reason = np.full(len(sites.xy), "", dtype=object)
+    reason[~sites.has_xy] = "has no location (missing or empty geometry)"
+    for i in np.flatnonzero(sites.has_xy & ~sites.snapped).tolist():
         reason[i] = (
-            f"farther than {options.max_spur_m:g} m from any road (nearest road {snap_m[i]:.0f} m)"
+            f"farther than {options.max_spur_m:g} m from any road "
+            f"(nearest road {sites.snap_m[i]:.0f} m)"
         )
-    if check_fragments:
-        pop_comps = np.unique(comp_all[n_gp:][snapped[n_gp:]])
-        lost = snapped[:n_gp] & ~np.isin(comp_all[:n_gp], pop_comps)
-        for i in np.flatnonzero(lost).tolist():
-            status[i] = "unroutable"
-            if len(pop_comps) == 0:
-                reason[i] = "no PoP could be placed on the road network (all PoPs are unroutable)"
-            else:
-                near = gap_of_site[i]
-                where = f"{near:.0f} m away" if np.isfinite(near) else "none found"
-                reason[i] = (
-                    f"its road fragment does not reach any PoP within a "
-                    f"{options.max_bridge_m:g} m bridge (nearest road network with a PoP: {where})"
-                )
-    tables = []
-    for table, sl in ((gp_table, slice(0, n_gp)), (pop_table, slice(n_gp, len(site_xy)))):
-        out = table.copy()
-        out["node"] = pd.array(np.where(node_all[sl] >= 0, node_all[sl], 0), dtype="Int64")
-        out.loc[node_all[sl] < 0, "node"] = pd.NA
-        out["spur_m"] = spur_m[sl]
-        out["snap_m"] = snap_m[sl]
+    if n_gp == 0 or n_gp == len(sites.xy):
+        return status, reason
+    pop_comps = np.unique(comp_all[n_gp:][sites.snapped[n_gp:]])
+    lost = sites.snapped[:n_gp] & ~np.isin(comp_all[:n_gp], pop_comps)
+    for i in np.flatnonzero(lost).tolist():
+        status[i] = "unroutable"
+        if len(pop_comps) == 0:
+            reason[i] = "no PoP could be placed on the road network (all PoPs are unroutable)"
+            continue
+        near = sites.gap_m[i]
+        where = f"{near:.0f} m away" if np.isfinite(near) else "none found"
+        reason[i] = (
+            f"its road fragment does not reach any PoP within a {options.max_bridge_m:g} m "
+            f"bridge (nearest road network with a PoP: {where})"
+        )
+    return status, reason
+
+
+def _site_tables(
+    tables: tuple[pd.DataFrame, pd.DataFrame],
+    sites: _Sites,
+    site_node: np.ndarray,
+    component: np.ndarray,
+    options: NetworkOptions,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The GP and PoP tables of the network: node, spur, snap distance, component, status."""
+    node_all = np.full(len(sites.xy), -1, dtype=np.int64)
+    node_all[sites.snapped] = site_node
+    comp_all = np.where(node_all >= 0, component[np.maximum(node_all, 0)], -1)
+    status, reason = _site_status(sites, node_all, comp_all, options)
+    out = []
+    for table, sl in ((tables[0], slice(0, sites.n_gp)), (tables[1], slice(sites.n_gp, None))):
+        frame = table.copy()
+        frame["node"] = pd.array(np.where(node_all[sl] >= 0, node_all[sl], 0), dtype="Int64")
+        frame.loc[node_all[sl] < 0, "node"] = pd.NA
+        frame["spur_m"] = sites.spur_m[sl]
+        frame["snap_m"] = sites.snap_m[sl]
         comp = pd.array(np.maximum(comp_all[sl], 0), dtype="Int64")
         comp[comp_all[sl] < 0] = pd.NA
-        out["component"] = comp
-        out["status"] = status[sl].astype(str)
-        out["reason"] = reason[sl].astype(str)
-        tables.append(out)
-    gp_out, pop_out = tables
-    report["gps"] = len(gp_out)
-    report["gps_unroutable"] = int((gp_out["status"] != "ok").sum())
-    report["pops"] = len(pop_out)
-    report["pops_unroutable"] = int((pop_out["status"] != "ok").sum())
-    report["seconds"] = round(time.perf_counter() - t_start, 2)
-    bar.update()
-    bar.close()
-    net = RoadNetwork(crs=metric, edges=edges, nodes=nodes, gps=gp_out, pops=pop_out, report=report)
+        frame["component"] = comp
+        frame["status"] = status[sl].astype(str)
+        frame["reason"] = reason[sl].astype(str)
+        out.append(frame)
+    return out[0], out[1]
+
+
+def _count_sites(report: dict[str, Any], gps: pd.DataFrame, pops: pd.DataFrame) -> None:
+    report["gps"] = len(gps)
+    report["gps_unroutable"] = int((gps["status"] != "ok").sum())
+    report["pops"] = len(pops)
+    report["pops_unroutable"] = int((pops["status"] != "ok").sum())
+
+
+def _log_build(report: dict[str, Any]) -> None:
     logger.info(
         "road network: %d lines -> %d nodes, %d edges (%.1f km road); healed %d gaps; "
         "%d bridges (%.2f km); %d spurs; components %d -> %d; unroutable GPs %d/%d, PoPs %d/%d "
         "(%.1f s)",
-        report["input_lines"],
-        report["nodes"],
-        report["edges"],
-        report["road_km"],
-        report["healed_gaps"],
-        report["bridges"],
-        report["bridge_km"],
-        report["spurs"],
-        report["components_noded"],
-        report["components_final"],
-        report["gps_unroutable"],
-        report["gps"],
-        report["pops_unroutable"],
-        report["pops"],
-        report["seconds"],
+        *(
+            report[k]
+            for k in (
+                "input_lines",
+                "nodes",
+                "edges",
+                "road_km",
+                "healed_gaps",
+                "bridges",
+                "bridge_km",
+                "spurs",
+                "components_noded",
+                "components_final",
+                "gps_unroutable",
+                "gps",
+                "pops_unroutable",
+                "pops",
+                "seconds",
+            )
+        ),
     )
-    return net
 
 
 def _with_existing(
@@ -979,11 +1092,16 @@ def _with_existing(
 class _Work:
     """The line set being built, with per-line source row, kind and healed flag."""
 
-    def __init__(self, ls: nd.LineSet, src: np.ndarray) -> None:
+    def __init__(self, ls: nd.LineSet, src: np.ndarray, kind: np.ndarray) -> None:
+        self.reset(ls, src, kind)  # cid: the canonical line order, used for tie-breaks
+
+    def reset(self, ls: nd.LineSet, src: np.ndarray, kind: np.ndarray) -> None:
+        """Start again from lines ``ls`` (from source rows ``src``, in canonical order, of kinds
+        ``kind``: roads, and existing fibre away from the roads)."""
         self.ls = ls
         self.src = src.astype(np.int64)
-        self.cid = np.arange(ls.n_lines, dtype=np.int64)  # canonical line order: tie-breaks
-        self.kind = np.zeros(ls.n_lines, dtype=np.int8)
+        self.cid = np.arange(ls.n_lines, dtype=np.int64)
+        self.kind = kind.astype(np.int8)
         self.healed = np.zeros(ls.n_lines, dtype=bool)
 
     def split(self, ev: nd.Events, *, snap: float) -> None:

@@ -28,12 +28,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from netplan._errors import InputError
+from netplan._checks import bounded, check_fields
 from netplan.boq import BuildRules, cable_runs, joint_nodes, run_table
 
 __all__ = ["OpticalBudget", "OPTICAL_COLUMNS", "optical_check", "add_optical_totals"]
 
 OPTICAL_COLUMNS = ["fibre_path_m", "optical_loss_db", "optical_ok", "optical_reason"]
+
+
+_OPTICS_WHY = "no optical access link has figures like that; check the unit"
 
 
 @dataclass(frozen=True)
@@ -64,34 +67,19 @@ class OpticalBudget:
     Examples
     --------
     >>> OpticalBudget().budget_db, OpticalBudget(reach_m=10_000).reach_m
-    (28.0, 10000)
+    (28.0, 10000.0)
     """
 
-    budget_db: float = 28.0
-    reach_m: float = 20_000.0
-    fibre_loss_db_per_km: float = 0.35
-    splice_loss_db: float = 0.1
-    connector_loss_db: float = 0.5
-    connectors: int = 2
-    splitter_loss_db: float = 17.0
+    budget_db: float = bounded(28.0, maximum=60.0, unit="dB", why=_OPTICS_WHY)
+    reach_m: float = bounded(20_000.0, maximum=200_000.0, unit="m", why=_OPTICS_WHY)
+    fibre_loss_db_per_km: float = bounded(0.35, maximum=10.0, unit="dB/km", why=_OPTICS_WHY)
+    splice_loss_db: float = bounded(0.1, maximum=5.0, unit="dB", why=_OPTICS_WHY)
+    connector_loss_db: float = bounded(0.5, maximum=5.0, unit="dB", why=_OPTICS_WHY)
+    connectors: int = bounded(2, integer=True, maximum=20, why=_OPTICS_WHY)
+    splitter_loss_db: float = bounded(17.0, maximum=40.0, unit="dB", why=_OPTICS_WHY)
 
     def __post_init__(self) -> None:
-        for name in (
-            "budget_db",
-            "reach_m",
-            "fibre_loss_db_per_km",
-            "splice_loss_db",
-            "connector_loss_db",
-            "splitter_loss_db",
-        ):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
-                raise InputError(
-                    f"OpticalBudget.{name} must be a finite number >= 0, got {value!r}"
-                )
-        n = self.connectors
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-            raise InputError(f"OpticalBudget.connectors must be a whole number >= 0, got {n!r}")
+        check_fields(self)
 
     def loss_db(
         self, path_m: np.ndarray, splices: np.ndarray, *, splitter: bool = True

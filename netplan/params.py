@@ -1,7 +1,9 @@
 """Plan parameters as frozen dataclasses.
 
 Every number that changes a plan lives here and is passed explicitly; there are no module-level
-settings. All lengths are metres.
+settings. All lengths are metres. Every number is checked when the dataclass is made (finite, not
+negative, not absurd; see :mod:`netplan._checks`): a bad value raises
+:class:`~netplan._errors.ParameterError` naming the field.
 """
 
 from __future__ import annotations
@@ -10,9 +12,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
-
-from netplan._errors import InputError
+from netplan._checks import bounded, check_fields
+from netplan._errors import InputError, ParameterError
 from netplan.boq import BuildRules, Rates
 
 __all__ = [
@@ -47,21 +48,49 @@ class NetworkOptions:
         no new trench and cable (existing fibre) or may carry aerial cable (power line).
     """
 
-    heal_tolerance_m: float = 20.0
-    max_spur_m: float = 2000.0
-    max_bridge_m: float = 1000.0
-    reuse_corridor_m: float = 30.0
-    reuse_share: float = 0.5
+    heal_tolerance_m: float = bounded(
+        20.0,
+        maximum=500.0,
+        unit="m",
+        why="healing joins dangling road ends as if the roads met there; gaps that wide are not "
+        "digitising errors (cross-country links are max_bridge_m / --max-bridge)",
+    )
+    max_spur_m: float = bounded(
+        2000.0,
+        maximum=50_000.0,
+        unit="m",
+        why="a spur is a straight off-road trench from a site to its nearest road; sites that "
+        "far from every road need a fuller road layer",
+    )
+    max_bridge_m: float = bounded(
+        1000.0,
+        maximum=50_000.0,
+        unit="m",
+        why="a bridge link is a straight cross-country trench between road fragments; gaps "
+        "that wide mean the road layer lacks roads",
+    )
+    reuse_corridor_m: float = bounded(
+        30.0,
+        maximum=500.0,
+        unit="m",
+        why="a corridor that wide takes roads far from a line as running along it",
+    )
+    reuse_share: float = bounded(
+        0.5,
+        maximum=0.999,
+        why="an edge cannot run along a line for more than all of its length",
+    )
 
     def __post_init__(self) -> None:
-        for name in ("heal_tolerance_m", "max_spur_m", "max_bridge_m", "reuse_corridor_m"):
-            value = getattr(self, name)
-            if not value >= 0:
-                raise ValueError(f"NetworkOptions.{name} must be >= 0 metres, got {value!r}")
-        if not 0 <= self.reuse_share < 1:
-            raise ValueError(
-                f"NetworkOptions.reuse_share must be at least 0 and below 1, got {self.reuse_share!r}"
-            )
+        check_fields(self)
+
+
+_MAX_PENALTY = 1e6
+_MAX_CROSSING = 1e9
+_PENALTY_WHY = (
+    "a larger penalty changes no route (this one already avoids the permission wherever any "
+    "detour exists) and only costs precision in route lengths"
+)
 
 
 Objective = Literal["cost", "length"]
@@ -113,28 +142,25 @@ class CostModel:
     rates: Rates = dataclasses.field(default_factory=Rates)
     build: BuildRules = dataclasses.field(default_factory=BuildRules)
     objective: Objective = "cost"
-    forest_penalty_per_m: float = 0.0
-    crossing_penalty_m: float = 0.0
-    along_highway_penalty_per_m: float = 0.0
-    offroad_penalty_per_m: float = 0.0
+    forest_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
+    crossing_penalty_m: float = bounded(0.0, maximum=_MAX_CROSSING, why=_PENALTY_WHY, unit="m")
+    along_highway_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
+    offroad_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
 
     def __post_init__(self) -> None:
         if not isinstance(self.rates, Rates):
-            raise InputError(
+            raise ParameterError(
                 f"CostModel.rates must be a netplan.boq.Rates, got {type(self.rates).__name__}"
             )
         if not isinstance(self.build, BuildRules):
-            raise InputError(
+            raise ParameterError(
                 f"CostModel.build must be a netplan.boq.BuildRules, got {type(self.build).__name__}"
             )
         if self.objective not in OBJECTIVES:
-            raise InputError(
+            raise ParameterError(
                 f"CostModel.objective must be 'cost' or 'length', got {self.objective!r}"
             )
-        for name in _PENALTIES:
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
-                raise InputError(f"CostModel.{name} must be a finite number >= 0, got {value!r}")
+        check_fields(self)
 
     @classmethod
     def permission_aware(cls, **overrides: Any) -> CostModel:
@@ -209,33 +235,43 @@ class DesignOptions:
     """
 
     topology: Topology = "tree"
-    ring_size: int = 10
-    ring_diversity: float = 2.0
+    ring_size: int = bounded(
+        10,
+        minimum=1,
+        integer=True,
+        maximum=1000,
+        unit="GPs",
+        why="a ring that long is no longer a ring of neighbouring GPs",
+    )
+    ring_diversity: float = bounded(
+        2.0,
+        maximum=1000.0,
+        why="beyond this the way back already avoids the way out wherever the roads allow",
+    )
     assign_by: str | None = None
     pop_key: str | None = None
-    service_slack: float = 1.5
-    service_margin_m: float = 5000.0
+    service_slack: float = bounded(
+        1.5,
+        minimum=1.0,
+        maximum=10.0,
+        why="a service area that wide is the whole network; use a smaller slack",
+    )
+    service_margin_m: float = bounded(
+        5000.0,
+        maximum=100_000.0,
+        unit="m",
+        why="a margin that wide is the whole network; use a smaller margin",
+    )
 
     def __post_init__(self) -> None:
         if self.topology not in TOPOLOGIES:
             choices = ", ".join(repr(t) for t in TOPOLOGIES)
             raise InputError(f"topology must be one of {choices}; got {self.topology!r}")
-        if isinstance(self.ring_size, bool) or not isinstance(self.ring_size, int | np.integer):
-            raise InputError(f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}")
-        if self.ring_size < 1:
-            raise InputError(f"ring_size must be a whole number of GPs >= 1, got {self.ring_size!r}")
-        for name in ("ring_diversity", "service_margin_m"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
-                raise InputError(f"DesignOptions.{name} must be a finite number >= 0, got {value!r}")
-        if not (np.isfinite(self.service_slack) and self.service_slack >= 1):
-            raise InputError(
-                f"DesignOptions.service_slack must be a finite number >= 1, got {self.service_slack!r}"
-            )
+        check_fields(self)
         for name in ("assign_by", "pop_key"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, str) and value.strip()):
-                raise InputError(f"{name} must be a column name, got {value!r}")
+                raise InputError(f"DesignOptions.{name} must be a column name, got {value!r}")
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:

@@ -4,8 +4,8 @@ A :class:`Planner` loads and validates the layers, builds the road network and m
 road edge against the right-of-way layers **once**. :meth:`Planner.plan` then designs a variant
 (topology, cost model, assignment, a subset of PoPs) on that network and returns a
 :class:`~netplan.result.Plan`; whatever does not depend on the variant's options (the routing
-weights of a cost model, the assignment of GPs to PoPs, the length-only routes a permission-aware
-plan is compared with) is computed once and reused.
+weights of a cost model, the assignment of GPs to PoPs, the routes without penalties a
+permission-aware plan is compared with) is computed once and reused.
 
 Steps of one plan: assign GPs to PoPs (:mod:`netplan.assign`) → design each PoP's routes
 (:mod:`netplan.design`) → flag right-of-way crossings and register permits (:mod:`netplan.row`)
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
@@ -32,7 +32,7 @@ from netplan._csr import CSRGraph
 from netplan._errors import InputError
 from netplan._reuse import runs_along
 from netplan._routes import PopDesigns, design_pops, ring_hops, routes_frame
-from netplan._validate import check_same_area, check_within_extent
+from netplan._validate import check_same_area, check_within_extent, path_of, short_list
 from netplan.assign import assign_to_pops
 from netplan.boq import METHODS, construction_costs, underground_cost_per_m
 from netplan.crs import WGS84
@@ -74,9 +74,18 @@ def resolve_design(design: DesignOptions | None, overrides: dict[str, Any]) -> D
     return dataclasses.replace(design, **overrides) if overrides else design
 
 
-def _input_paths(layers: Iterable[Any]) -> tuple[Path, ...]:
-    """The layers given as file paths, resolved (a plan's outputs may not replace them)."""
-    return tuple(Path(x).resolve() for x in layers if isinstance(x, str | PathLike))
+def _input_paths(*sources: Any) -> tuple[Path, ...]:
+    """Absolute paths of the files behind the given layers (paths, or recorded by the loaders);
+    a plan's outputs may not replace them."""
+    found: list[Path] = []
+    for source in sources:
+        if isinstance(source, pd.DataFrame):
+            path = path_of(source)
+        else:
+            path = Path(source).absolute() if source is not None else None
+        if path is not None and path not in found:
+            found.append(path)
+    return tuple(found)
 
 
 class Planner:
@@ -159,7 +168,16 @@ class Planner:
     ) -> None:
         self.options = options
         self.progress = progress
-        self.inputs = _input_paths([gps, pops, roads, forest, highways, existing, power_lines])
+        self.inputs = _input_paths(
+            gps,
+            pops,
+            roads,
+            forest,
+            highways,
+            existing,
+            power_lines,
+            *(layer.data for layer in row_layers),
+        )
         self.gps = nio.load_sites(gps, str_columns=("*",))
         self.pops = nio.load_pops(pops, str_columns=("*",))
         if "TOTAL" in self.pops.index:
@@ -365,8 +383,7 @@ class Planner:
         if unknown:
             raise InputError(
                 f"pops={unknown} are not PoP ids of this planner; its PoPs are "
-                f"{', '.join(map(str, self.pops.index[:10]))}"
-                + (" ..." if len(self.pops) > 10 else "")
+                f"{short_list(self.pops.index)}"
             )
         return wanted
 

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
-from netplan.crs import WGS84
 from netplan.network import RoadNetwork
 from netplan.optical import OpticalBudget
 from netplan.params import CostModel, DesignOptions
@@ -65,7 +64,8 @@ class Plan:
         The road network the plan was designed on (shared with other plans of one
         :class:`~netplan.planner.Planner`).
     inputs
-        The input files the plan was made from (an output folder may not replace them).
+        The files the plan was made from (absolute paths); :meth:`to_file` never writes over
+        them or a folder holding them.
     """
 
     routes: gpd.GeoDataFrame
@@ -104,44 +104,73 @@ class Plan:
         """The GPs that could not be routed, with the reason."""
         return self.sites[~self.sites["routed"]]
 
-    def explore(self, **kwargs: Any) -> folium.Map:
-        """A folium map of the plan (shows inline in Jupyter)."""
+    def explore(self, m: folium.Map | None = None, **kwargs: Any) -> folium.Map:
+        """An interactive map of the plan (shows inline in Jupyter), like geopandas' ``explore``.
+
+        The page is self-contained (Leaflet inlined; only base tiles are fetched): every
+        right-of-way layer, routes coloured per PoP, permission points, GPs (clustered when there
+        are many), PoPs, a legend, the plan's totals and a search box for GP names and ids.
+
+        Parameters
+        ----------
+        m
+            Existing folium map to draw onto (its view is left as it is); default a new map
+            fitted to the plan.
+        **kwargs
+            Options of :func:`netplan.maps.plan_map`, among them:
+
+            layers : sequence of RowLayer, default ``self.layers``
+                Right-of-way layers to draw.
+            color_by : {"pop", "kind"}, default "pop"
+                Route colours: one per PoP, or per kind (road trench, spur, bridge link).
+            title : str, optional
+                Heading of the legend and title of the page.
+            tiles : str or None, default "OpenStreetMap"
+                Folium tile set name or URL template; None for no base map.
+            cluster_above : int or None, default 1000
+                Cluster routed GPs when there are more than this many; None never.
+            max_segments : int, default 5000
+                Above this many route segments, draw them merged per PoP and kind.
+            simplify_m, context_margin_m : float, default 20, 5000
+                Simplification tolerance and clipping margin of right-of-way layers (metres).
+
+        Returns
+        -------
+        folium.Map
+        """
         from netplan.maps import plan_map
 
-        # the map's forest and highway layers; other right-of-way layers show through their
-        # permission markers
-        forest = [layer.data for layer in self.layers if layer.name == "forest"]
-        lines = [layer.data for layer in self.layers if layer.name == "nh"]
-        return plan_map(
-            routes=self.routes,
-            sites=self.sites,
-            pops=self.pops,
-            crossings=self.crossings,
-            forest=_concat_or_none(forest),
-            highways=_concat_or_none(lines),
-            **kwargs,
-        )
+        return plan_map(self, m=m, **kwargs)
 
     def to_html(self, path: str | PathLike[str], **kwargs: Any) -> Path:
-        """Write the map as a standalone HTML file and return its path."""
+        """Write the map of :meth:`explore` as one self-contained HTML file.
+
+        Parameters
+        ----------
+        path
+            Output file (parent folders are created, an existing file is replaced).
+        **kwargs
+            Options of :meth:`explore` / :func:`netplan.maps.plan_map`.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
         from netplan.maps import save_map
 
-        path = Path(path)
-        save_map(self.explore(**kwargs), path)
-        return path
+        return save_map(self.explore(**kwargs), Path(path))
 
     def to_file(
         self, directory: str | PathLike[str], *, overwrite: bool = False, map_html: bool = True
     ) -> Path:
         """Write ``plan.gpkg``, ``summary.csv``, ``permits.csv``/``.xlsx``, ``sites.csv``,
-        ``plan.kml`` and ``map.html`` into ``directory`` (atomically: all or nothing)."""
+        ``plan.kml`` and ``map.html`` into ``directory`` (atomically: all or nothing).
+
+        ``overwrite=True`` replaces only a folder netplan wrote before, and in it only its own
+        files (see :func:`netplan.export.write_plan`).
+        """
         from netplan.export import write_plan
 
         return write_plan(self, directory, overwrite=overwrite, map_html=map_html)
 
-
-def _concat_or_none(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame | None:
-    if not frames:
-        return None
-    frames = [f.to_crs(WGS84) for f in frames]
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)

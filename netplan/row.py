@@ -11,8 +11,9 @@ that grants the permission and the attribute that splits applications (forest di
   for permission-aware routing.
 * :func:`flag_routes` measures the designed routes exactly and lists every crossing, parallel run
   and forest entry as a point.
-* :func:`permit_register` turns those into application items; :func:`write_register_xlsx` and
-  :func:`write_register_csv` write them, one sheet per authority.
+* :func:`permit_register` turns those into application items and :func:`permit_summary` totals
+  them per authority; :mod:`netplan.export` writes them (CSV, and XLSX with one sheet per
+  authority).
 
 Rules (hand-checkable):
 
@@ -52,12 +53,14 @@ from scipy.sparse.csgraph import connected_components
 from tqdm.auto import tqdm
 
 from netplan import _row_geom as geom
+from netplan._checks import bounded, check_fields
 from netplan._errors import (
     CRSError,
     GeometryTypeError,
     InputError,
     MissingColumnError,
 )
+from netplan._validate import clean_text, strip_invalid_chars
 
 __all__ = [
     "RowLayer",
@@ -65,8 +68,6 @@ __all__ = [
     "flag_routes",
     "permit_register",
     "permit_summary",
-    "write_register_xlsx",
-    "write_register_csv",
     "CROSSING_COLUMNS",
     "PERMIT_COLUMNS",
 ]
@@ -182,9 +183,22 @@ class RowLayer:
     authority: str
     split_by: str | None = None
     id_column: str | None = None
-    corridor_width_m: float | None = None
-    min_along_m: float | None = None
-    join_gap_m: float = 50.0
+    corridor_width_m: float | None = bounded(
+        None,
+        positive=True,
+        maximum=1000.0,
+        unit="m",
+        why="a right-of-way corridor or working strip is metres to tens of metres wide; check "
+        "that the width is in metres",
+    )
+    min_along_m: float | None = bounded(None, unit="m")
+    join_gap_m: float = bounded(
+        50.0,
+        maximum=10_000.0,
+        unit="m",
+        why="pieces of one highway that far apart are different roads; joining them makes "
+        "chainage meaningless",
+    )
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -214,24 +228,16 @@ class RowLayer:
                     f"{column!r} for {what}; available: {available or '(none)'}. Pass one of "
                     f"them, or {what}=None"
                 )
+        check_fields(self)
+        source = f"right-of-way layer {self.name!r}"
+        object.__setattr__(self, "data", clean_text(self.data, source=source, what="features"))
+        object.__setattr__(self, "authority", strip_invalid_chars(str(self.authority)))
         width = self.corridor_width_m
         if width is None:
             width = DEFAULT_AREA_WIDTH_M if self.kind == "area" else DEFAULT_LINE_WIDTH_M
-        if not (np.isfinite(width) and width > 0):
-            raise InputError(
-                f"right-of-way layer {self.name!r}: corridor_width_m must be > 0 metres, got {width!r}"
-            )
         object.__setattr__(self, "corridor_width_m", float(width))
         min_along = self.min_along_m if self.min_along_m is not None else float(width)
-        if not min_along >= 0:
-            raise InputError(
-                f"right-of-way layer {self.name!r}: min_along_m must be >= 0, got {min_along!r}"
-            )
         object.__setattr__(self, "min_along_m", float(min_along))
-        if not self.join_gap_m >= 0:
-            raise InputError(
-                f"right-of-way layer {self.name!r}: join_gap_m must be >= 0, got {self.join_gap_m!r}"
-            )
 
     @classmethod
     def forest(
@@ -1197,76 +1203,3 @@ def permit_summary(permits: pd.DataFrame) -> pd.DataFrame:
         over_threshold=("over_threshold", "any"),
     ).reset_index()
     return summary[columns]
-
-
-_SHEET_BAD = re.compile(r"[\[\]\:\*\?\/\\]")
-
-
-def _sheet_names(authorities: Sequence[str]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    used = {"summary"}
-    for authority in authorities:
-        base = re.sub(r"\s+", " ", _SHEET_BAD.sub("-", str(authority))).strip().strip("'")
-        base = base or "Authority"
-        base = base[:31]
-        candidate, k = base, 2
-        while candidate.lower() in used:
-            suffix = f" ({k})"
-            candidate = base[: 31 - len(suffix)] + suffix
-            k += 1
-        used.add(candidate.lower())
-        names[authority] = candidate
-    return names
-
-
-def write_register_xlsx(permits: pd.DataFrame, path: str | Path) -> Path:
-    """Write the register to an Excel workbook: a "Summary" sheet, then one sheet per authority.
-
-    Parameters
-    ----------
-    permits
-        The register (:func:`permit_register`).
-    path
-        Output ``.xlsx`` file (overwritten).
-
-    Returns
-    -------
-    pathlib.Path
-        The path written.
-    """
-    path = Path(path)
-    authorities = sorted(permits["authority"].dropna().astype(str).unique()) if len(permits) else []
-    sheets = _sheet_names(authorities)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        permit_summary(permits).to_excel(writer, sheet_name="Summary", index=False)
-        for authority in authorities:
-            part = permits[permits["authority"] == authority]
-            part.to_excel(writer, sheet_name=sheets[authority], index=False)
-        for sheet in writer.sheets.values():
-            for column in sheet.columns:
-                width = max(
-                    (len(str(cell.value)) for cell in column if cell.value is not None), default=8
-                )
-                sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
-            sheet.freeze_panes = "A2"
-    return path
-
-
-def write_register_csv(permits: pd.DataFrame, path: str | Path) -> Path:
-    """Write the register to a UTF-8 CSV file (one row per item).
-
-    Parameters
-    ----------
-    permits
-        The register (:func:`permit_register`).
-    path
-        Output ``.csv`` file (overwritten).
-
-    Returns
-    -------
-    pathlib.Path
-        The path written.
-    """
-    path = Path(path)
-    permits.to_csv(path, index=False, encoding="utf-8")
-    return path

@@ -361,7 +361,7 @@ def test_bad_parameters_are_refused():
         BuildRules(fibres_per_site=0)
     with pytest.raises(netplan.InputError, match="budget_db"):
         OpticalBudget(budget_db=float("nan"))
-    with pytest.raises(netplan.InputError, match="rate of 'aerial'"):
+    with pytest.raises(netplan.ParameterError, match="Rates.aerial must be a finite number"):
         Rates(aerial=float("inf"))
 
 

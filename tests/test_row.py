@@ -12,6 +12,7 @@ import shapely
 from shapely import LineString, box
 
 from netplan._errors import CRSError, GeometryTypeError, InputError, MissingColumnError
+from netplan.export import write_register_csv, write_register_xlsx
 from netplan.row import (
     CROSSING_COLUMNS,
     PERMIT_COLUMNS,
@@ -20,8 +21,6 @@ from netplan.row import (
     flag_routes,
     permit_register,
     permit_summary,
-    write_register_csv,
-    write_register_xlsx,
 )
 
 CRS = "EPSG:32644"
