@@ -121,8 +121,10 @@ class Plan:
 
             layers : sequence of RowLayer, default ``self.layers``
                 Right-of-way layers to draw.
-            color_by : {"pop", "kind"}, default "pop"
-                Route colours: one per PoP, or per kind (road trench, spur, bridge link).
+            color_by : {"pop", "kind", "method"}, default "pop"
+                Route colours: one per PoP, per kind (road route, spur, bridge link, existing
+                fibre off the roads) or per construction method (underground, aerial,
+                existing fibre).
             title : str, optional
                 Heading of the legend and title of the page.
             tiles : str or None, default "OpenStreetMap"
