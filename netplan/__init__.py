@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     # submodules, re-exported for type checkers
     from netplan import assign as assign
     from netplan import boq as boq
+    from netplan import comparison as comparison
     from netplan import crs as crs
     from netplan import datasets as datasets
     from netplan import design as design
@@ -47,10 +48,12 @@ if TYPE_CHECKING:
     from netplan import optical as optical
     from netplan import params as params
     from netplan import planner as planner
+    from netplan import report as report
     from netplan import result as result
     from netplan import row as row
     from netplan import steiner as steiner
     from netplan.boq import BuildRules, Rates
+    from netplan.comparison import compare
     from netplan.io import (
         load_existing,
         load_forest,
@@ -84,6 +87,7 @@ _NAMES = {
     "RoadNetwork": "netplan.network",
     "build_network": "netplan.network",
     "CostModel": "netplan.params",
+    "compare": "netplan.comparison",
     "NetworkOptions": "netplan.params",
     "DesignOptions": "netplan.params",
     "Plan": "netplan.result",
@@ -93,8 +97,8 @@ _NAMES = {
     "steiner_tree": "netplan.steiner",
 }
 _SUBMODULES = frozenset(
-    {"assign", "boq", "cli", "crs", "datasets", "design", "export", "io", "maps", "network",
-     "optical", "params", "planner", "result", "row", "steiner"}
+    {"assign", "boq", "cli", "comparison", "crs", "datasets", "design", "export", "io", "maps",
+     "network", "optical", "params", "planner", "report", "result", "row", "steiner"}
 )  # fmt: skip
 
 __all__ = [
@@ -126,6 +130,7 @@ __all__ = [
     "RoadNetwork",
     "RowLayer",
     "build_network",
+    "compare",
     "datasets",
     "load_existing",
     "load_forest",

@@ -347,6 +347,7 @@ def _run(args: argparse.Namespace) -> int:
         crs=args.crs,
         progress=not args.quiet,
     )
+    _stop_if_signalled()
     out = result.to_file(args.out, overwrite=args.overwrite, map_html=not args.no_map)
     total = result.summary.loc["TOTAL"]
     lines = [
@@ -403,19 +404,36 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, a job scheduler), handled like Ctrl-C: outputs are cleaned up."""
 
 
-def _terminate(signum: int, frame: Any) -> NoReturn:
-    raise _Terminated
+_SIGNALLED: list[int] = []
+"""Signals received during this run. A handler's exception can be lost (raised inside a ctypes
+callback, e.g. while numba loads its cached kernels, it is only printed), so the run also checks
+this list before writing anything (:func:`_stop_if_signalled`)."""
+
+
+def _on_signal(signum: int, frame: Any) -> NoReturn:
+    _SIGNALLED.append(signum)
+    raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def _stop_if_signalled() -> None:
+    """Raise again a Ctrl-C or SIGTERM whose exception was swallowed on its way up."""
+    if signal.SIGTERM in _SIGNALLED:
+        raise _Terminated
+    if _SIGNALLED:
+        raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``netplan`` command."""
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    _SIGNALLED.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         return _main(argv)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _main(argv: Sequence[str] | None) -> int:

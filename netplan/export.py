@@ -422,6 +422,7 @@ def write_plan(
         if plan.rings is not None:
             write_csv(plan.rings, tmp / "rings.csv")
         _kml(plan, tmp / "plan.kml")
+        plan.to_report(tmp / "report.html")
         if map_html:
             plan.to_html(tmp / "map.html")
     log.info("plan written to %s", directory)

@@ -163,11 +163,19 @@ class Plan:
 
         return save_map(self.explore(**kwargs), Path(path))
 
+    def to_report(self, path: str | PathLike[str], *, title: str | None = None) -> Path:
+        """Write a one-page, self-contained HTML report (totals, charts, per-PoP table,
+        permits by authority) and return its path; see :func:`netplan.report.plan_report`."""
+        from netplan.report import plan_report
+
+        return plan_report(self, path, title=title)
+
     def to_file(
         self, directory: str | PathLike[str], *, overwrite: bool = False, map_html: bool = True
     ) -> Path:
         """Write ``plan.gpkg``, ``summary.csv``, ``permits.csv``/``.xlsx``, ``sites.csv``,
-        ``plan.kml`` and ``map.html`` into ``directory`` (atomically: all or nothing).
+        ``plan.kml``, ``report.html`` and ``map.html`` into ``directory`` (atomically: all or
+        nothing).
 
         ``overwrite=True`` replaces only a folder netplan wrote before, and in it only its own
         files (see :func:`netplan.export.write_plan`).

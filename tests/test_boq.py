@@ -438,3 +438,8 @@ def test_sample_with_existing_fibre_and_power_lines(sample_paths, tmp_path):
     assert {"fibre_path_m", "optical_loss_db", "optical_ok", "optical_reason"} <= set(sites.columns)
     kml = (out / "plan.kml").read_text()
     assert "aerial" in kml and "existing" in kml and "F cable" in kml
+    report = (out / "report.html").read_text()
+    assert "Bill of quantities" in report and "GPs over the optical budget" in report
+    # the comparison of scenarios takes the BOQ total, which is the summary's cost
+    table = netplan.compare({"reuse": reuse, "length": short})
+    assert table.loc["boq_total", "reuse"] == pytest.approx(total["cost"], abs=0.01)
