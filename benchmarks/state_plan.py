@@ -4,8 +4,9 @@
                                     [--skip-utilities]
 
 Prints the time of each stage (load, network, assignment + design + right-of-way, export-free) and
-the plan's headline figures, and the same plan with ``topology="star"`` as the baseline measured in
-the same run. Then writes the tree plan's ``map.html`` (``--map``, default a temporary file) and
+the plan's headline figures, the CPU time of the roll-out step (phases, register order, schedule)
+and of listing the district HQs as service points as shares of the plan's, and the same plan with ``topology="star"`` as the baseline measured in the
+same run. Then writes the tree plan's ``map.html`` (``--map``, default a temporary file) and
 prints its size and the time to draw and write it, against the time of the plan itself.
 Then the tree plan again with SYNTHETIC existing fibre (along every NH) and power
 lines (along 40 % of the named MDR/ODR roads), generated here with the seeded generator of the
@@ -24,6 +25,38 @@ from pathlib import Path
 import geopandas as gpd
 
 import netplan
+from netplan import rollout
+from netplan.facilities import FacilityOptions, facility_places, facility_table
+
+
+def _rollout_figures(tree: netplan.Plan, plan_cpu: float) -> None:
+    """CPU time of the roll-out step (phases, register order, schedule) against the plan's."""
+    c0 = time.process_time()
+    rollout.plan_rollout(tree.routes, tree.sites, tree.permits, tree.layers)
+    step = time.process_time() - c0
+    print(
+        f"roll-out (phases, register order, schedule): {step:.2f} s CPU, "
+        f"{100 * step / plan_cpu:.1f} % of the tree plan's {plan_cpu:.1f} s CPU; "
+        f"phase 1 {int((tree.sites['phase'] == 1).sum())} GPs, "
+        f"last ready month {int(tree.rollout['month'].iloc[-1])}"
+    )
+
+
+def _facility_figures(tree: netplan.Plan, plan_cpu: float, shared: Path) -> None:
+    """CPU time of placing and listing the 27 real district HQs as service points."""
+    hq = gpd.read_file(shared / "chhattisgarh" / "district_hq.geojson")
+    hq["category"] = "district HQ (hospital, Lok Seva Kendra)"
+    c0 = time.process_time()
+    loaded = netplan.load_facilities(hq, id_col="Dist_LGD", name_col="DTNAME")
+    places = facility_places(tree.network, loaded, max_spur_m=2000.0)
+    table = facility_table(
+        loaded, places, tree.sites, options=FacilityOptions(), metric_crs=tree.network.crs
+    )
+    step = time.process_time() - c0
+    print(
+        f"facilities (load, place, list {len(table)} district HQs): {step:.2f} s CPU, "
+        f"{100 * step / plan_cpu:.1f} % of the tree plan's CPU"
+    )
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,6 +125,8 @@ def main() -> None:
             f"  trench {total['trench_km']:9.1f} km  forest {total['in_forest_km']:8.1f} km"
             f"  NH crossings {int(total['nh_crossings'])}  permit items {len(plans[topology].permits)}"
         )
+    _rollout_figures(plans["tree"], cpu["tree"])
+    _facility_figures(plans["tree"], cpu["tree"], args.shared)
     if "star" in plans:
         tree_km = plans["tree"].summary.loc["TOTAL", "trench_km"]
         star_km = plans["star"].summary.loc["TOTAL", "trench_km"]

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from netplan import datasets as datasets
     from netplan import design as design
     from netplan import export as export
+    from netplan import facilities as facilities
     from netplan import io as io
     from netplan import maps as maps
     from netplan import network as network
@@ -50,12 +51,15 @@ if TYPE_CHECKING:
     from netplan import planner as planner
     from netplan import report as report
     from netplan import result as result
+    from netplan import rollout as rollout
     from netplan import row as row
     from netplan import steiner as steiner
     from netplan.boq import BuildRules, Rates
     from netplan.comparison import compare
+    from netplan.facilities import FacilityOptions
     from netplan.io import (
         load_existing,
+        load_facilities,
         load_forest,
         load_highways,
         load_pops,
@@ -68,6 +72,7 @@ if TYPE_CHECKING:
     from netplan.params import CostModel, DesignOptions, NetworkOptions
     from netplan.planner import Planner, plan
     from netplan.result import Plan
+    from netplan.rollout import LeadTimes
     from netplan.row import RowLayer
     from netplan.steiner import steiner_tree
 
@@ -79,6 +84,9 @@ _NAMES = {
     "OpticalBudget": "netplan.optical",
     "load_existing": "netplan.io",
     "load_power_lines": "netplan.io",
+    "FacilityOptions": "netplan.facilities",
+    "LeadTimes": "netplan.rollout",
+    "load_facilities": "netplan.io",
     "load_forest": "netplan.io",
     "load_highways": "netplan.io",
     "load_pops": "netplan.io",
@@ -97,8 +105,9 @@ _NAMES = {
     "steiner_tree": "netplan.steiner",
 }
 _SUBMODULES = frozenset(
-    {"assign", "boq", "cli", "comparison", "crs", "datasets", "design", "export", "io", "maps",
-     "network", "optical", "params", "planner", "report", "result", "row", "steiner"}
+    {"assign", "boq", "cli", "comparison", "crs", "datasets", "design", "export", "facilities",
+     "io", "maps", "network", "optical", "params", "planner", "report", "result", "rollout", "row",
+     "steiner"}
 )  # fmt: skip
 
 __all__ = [
@@ -112,10 +121,12 @@ __all__ = [
     "EmptyLayerError",
     "EncodingError",
     "ExtentError",
+    "FacilityOptions",
     "GeometryTypeError",
     "InputError",
     "InputFileNotFoundError",
     "InvalidGeometryError",
+    "LeadTimes",
     "MissingColumnError",
     "NetplanError",
     "NetplanWarning",
@@ -133,6 +144,7 @@ __all__ = [
     "compare",
     "datasets",
     "load_existing",
+    "load_facilities",
     "load_forest",
     "load_highways",
     "load_pops",

@@ -3,13 +3,14 @@
 A :class:`Designed` variant holds what designing needs a road network for (assignment, flagged
 routes with their construction method, crossings, distances along the design, PoP placement).
 :func:`assemble` derives everything else from it (cable sizes, optical budget, bill of
-quantities, permit register, sites, PoPs, summary, trade-off), without the network, so variants
-designed apart (e.g. partitions of a state) can be concatenated and assembled once.
+quantities, permit register, sites, PoPs, summary, trade-off, roll-out, facilities), without the
+network, so variants designed apart (e.g. partitions of a state) can be concatenated and
+assembled once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +26,13 @@ from netplan._tables import (
     tradeoff_table,
 )
 from netplan.boq import add_boq_totals, bill_of_quantities, size_routes
+from netplan.crs import metric_crs_for
+from netplan.facilities import FacilityOptions, add_facility_totals, facility_table
 from netplan.network import RoadNetwork
 from netplan.optical import OpticalBudget, add_optical_totals, optical_check
 from netplan.params import CostModel, DesignOptions
 from netplan.result import Plan
+from netplan.rollout import LeadTimes, add_rollout_totals, plan_rollout
 from netplan.row import RowLayer, permit_register
 
 __all__ = ["Designed", "assemble"]
@@ -56,6 +60,9 @@ class Designed:
         Every PoP (index: PoP id): ``status`` ("ok" | "unroutable"), ``reason`` and ``node``.
     rings
         One row per ring of a ring design (empty otherwise).
+    facilities
+        Where each facility of the planner meets the road network
+        (:func:`netplan.facilities.facility_places`), or None without facilities.
     """
 
     assignment: pd.DataFrame
@@ -64,6 +71,7 @@ class Designed:
     route_m: pd.Series
     pop_status: pd.DataFrame
     rings: pd.DataFrame
+    facilities: pd.DataFrame | None = None
 
 
 def _priced(
@@ -103,6 +111,9 @@ def assemble(
     costs: CostModel,
     optical: OpticalBudget = OpticalBudget(),
     permit_threshold_ha: float = 1.0,
+    lead_times: LeadTimes | Mapping[str, int] | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    facility_options: FacilityOptions | None = None,
     plain: Designed | None = None,
     network: RoadNetwork | None = None,
     inputs: tuple[Path, ...] = (),
@@ -123,6 +134,11 @@ def assemble(
         The optical budget every GP is checked against.
     permit_threshold_ha
         Forest area per division above which general approval does not apply.
+    lead_times
+        Months to each layer's permission, overriding the layers' own
+        (:class:`~netplan.rollout.LeadTimes`).
+    facilities, facility_options
+        The facility layer (:func:`netplan.io.load_facilities`) and which of them to connect.
     plain
         The same variant designed without permission penalties, for the trade-off of a
         permission-aware plan.
@@ -141,12 +157,26 @@ def assemble(
         budget=optical,
         build=costs.build,
     )
+    roll = plan_rollout(routes, sites, permits, layers, lead_times=lead_times)
+    sites = sites.join(roll.sites)
+    routes = routes.assign(phase=roll.route_phase)
     pops_tab = pops_table(pops, made.pop_status, sites, routes)
     summary = summary_table(routes, sites, pops_tab, layers)
     summary = add_boq_totals(summary, boq)
     summary = add_optical_totals(summary, sites)
     if design.topology == "ring":
         summary = add_ring_totals(summary, made.rings)
+    summary = add_rollout_totals(summary, sites)
+    facility_tab = None
+    if facilities is not None and made.facilities is not None:
+        facility_tab = facility_table(
+            facilities,
+            made.facilities,
+            sites,
+            options=facility_options or FacilityOptions(),
+            metric_crs=metric_crs_for(facilities),
+        )
+        summary = add_facility_totals(summary, facility_tab)
     log_summary(summary)
     tradeoff = None
     if plain is not None:
@@ -159,9 +189,12 @@ def assemble(
         sites=sites,
         pops=pops_tab,
         crossings=made.crossings,
-        permits=permits,
+        permits=roll.permits,
         summary=summary,
         boq=boq,
+        rollout=roll.schedule,
+        facilities=facility_tab,
+        lead_times=roll.months,
         design=design,
         costs=costs,
         optical=optical,

@@ -186,8 +186,9 @@ def _check_writable(folder: Path, shown: str) -> None:
     else:
         probe = folder / f".netplan-probe-{secrets.token_hex(4)}"
         try:
-            probe.mkdir()
-            probe.rmdir()
+            with _interrupts_deferred():  # never left behind by a Ctrl-C between the two
+                probe.mkdir()
+                probe.rmdir()
         except OSError as exc:
             problem = f"netplan cannot create folders in {folder} ({exc.strerror})"
     if problem:

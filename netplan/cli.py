@@ -32,7 +32,7 @@ __all__ = ["main"]
 
 log = logging.getLogger("netplan")
 
-ROLES = ("sites", "pops", "roads", "forest", "highways")
+ROLES = ("sites", "pops", "roads", "forest", "highways", "facilities")
 """The input files of ``netplan plan``, as named in ``--layer ROLE:LAYER``."""
 
 _NUMBER_OPTIONS = {
@@ -44,6 +44,7 @@ _NUMBER_OPTIONS = {
     "--along-penalty": ("netplan.params", "CostModel", "along_highway_penalty_per_m"),
     "--forest-width": ("netplan.row", "RowLayer", "corridor_width_m"),
     "--reuse-corridor": ("netplan.params", "NetworkOptions", "reuse_corridor_m"),
+    "--facility-colocated": ("netplan.facilities", "FacilityOptions", "colocated_m"),
 }
 """Numeric options and the dataclass field whose bounds they share."""
 _RING_SIZE = Bounds(minimum=1, integer=True, unit="GPs")
@@ -60,7 +61,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
     """Refuse NaN, infinite, negative and absurd numbers, naming the option (before any work)."""
     for option, (module, owner, field) in _NUMBER_OPTIONS.items():
         dest = option.lstrip("-").replace("-", "_")
-        value = getattr(args, dest)
+        value = getattr(args, dest, None)  # ``demo`` has no facility options
         if value is not None:
             bounds = bounds_of(getattr(importlib.import_module(module), owner), field)
             setattr(args, dest, check_number(value, bounds, name=option))
@@ -163,6 +164,17 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
         default="cost",
         help="cost: minimise construction cost (default); length: the length-only plan",
     )
+    rollout = parser.add_argument_group(
+        "roll-out", "when permissions are expected; sets the phases, not the routes"
+    )
+    rollout.add_argument(
+        "--lead-time",
+        action="append",
+        default=[],
+        metavar="LAYER=MONTHS",
+        help="months from applying to a right-of-way layer's permission, e.g. --lead-time "
+        "forest=12 --lead-time nh=4 (repeatable; defaults: forest 12, nh 6, other layers 6)",
+    )
     parser.add_argument("--crs", help="metric CRS to work in (default: UTM zone of the roads)")
     parser.add_argument(
         "--overwrite",
@@ -190,6 +202,12 @@ def _parser() -> argparse.ArgumentParser:
         "--highways", help="national highway lines with a 'ref' (default: NH roads of --roads)"
     )
     p.add_argument(
+        "--facilities",
+        metavar="PATH",
+        help="public service points to plan with the GPs (hospitals, PHCs, schools, Lok Seva "
+        "Kendras): points with a category column; every one is listed in facilities.csv",
+    )
+    p.add_argument(
         "--layer",
         action="append",
         default=[],
@@ -211,9 +229,35 @@ def _parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="ROLE:COLUMN",
-            help=f"{what} column of the sites or pops file (ROLE is sites or pops)",
+            help=f"{what} column of the sites, pops or facilities file (ROLE is sites, pops or "
+            "facilities)",
         )
+    columns.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        metavar="facilities:COLUMN",
+        help="category column of the facilities file (default: detected, e.g. category, "
+        "FAC_CATEGO, type)",
+    )
     columns.add_argument("--road-class", metavar="COLUMN", help="road class column of --roads")
+    services = p.add_argument_group("service points", "which facilities to connect")
+    services.add_argument(
+        "--facility-category",
+        action="append",
+        default=[],
+        metavar="CATEGORY",
+        help="connect only facilities of this category (repeatable; default: every category; "
+        "the others are listed with the reason)",
+    )
+    services.add_argument(
+        "--facility-colocated",
+        type=float,
+        default=25.0,
+        metavar="M",
+        help="a facility this close to a GP is served through the GP, and two of one category "
+        "this close are one (m, default 25)",
+    )
     _add_plan_options(p)
     d = sub.add_parser(
         "demo", help="plan the bundled Dantewada sample (real GPs, synthetic roads/forest)"
@@ -258,9 +302,11 @@ def _by_role(specs: Sequence[str], option: str, roles: Sequence[str], what: str)
 def _column_overrides(args: argparse.Namespace, role: str) -> dict[str, str]:
     """``--id sites:FACILITY_I`` style options for one role, as loader keywords."""
     keywords = {"id": "id_col", "name": "name_col", "lon": "lon_col", "lat": "lat_col"}
+    keywords["category"] = "category_col"
     found: dict[str, str] = {}
     for option, keyword in keywords.items():
-        given = _by_role(getattr(args, option), f"--{option}", ("sites", "pops"), option.upper())
+        roles = ("facilities",) if option == "category" else ("sites", "pops", "facilities")
+        given = _by_role(getattr(args, option), f"--{option}", roles, option.upper())
         if role in given:
             found[keyword] = given[role]
     return found
@@ -268,18 +314,27 @@ def _column_overrides(args: argparse.Namespace, role: str) -> dict[str, str]:
 
 def _user_layers(args: argparse.Namespace) -> dict[str, Any]:
     """The inputs of ``netplan plan``: paths, or layers loaded here when options ask for it."""
-    from netplan.io import load_forest, load_highways, load_pops, load_roads, load_sites
+    from netplan.io import (
+        load_facilities,
+        load_forest,
+        load_highways,
+        load_pops,
+        load_roads,
+        load_sites,
+    )
 
     chosen = _by_role(args.layer, "--layer", ROLES, "LAYER")
     for role in chosen:
         if getattr(args, role) is None:
             raise InputError(f"--layer {role}:{chosen[role]} is given but --{role} is not")
     layers: dict[str, Any] = {}
-    for role, loader in (("sites", load_sites), ("pops", load_pops)):
+    points = (("sites", load_sites), ("pops", load_pops), ("facilities", load_facilities))
+    for role, loader in points:
         keywords = _column_overrides(args, role)
         if role in chosen:
             keywords["layer"] = chosen[role]
-        layers[role] = loader(getattr(args, role), **keywords) if keywords else getattr(args, role)
+        path = getattr(args, role)
+        layers[role] = loader(path, **keywords) if keywords and path is not None else path
     road_keywords = {"class_col": args.road_class} if args.road_class else {}
     if "roads" in chosen:
         road_keywords["layer"] = chosen["roads"]
@@ -297,7 +352,7 @@ def _input_files(args: argparse.Namespace) -> list[str]:
 
         given = [args.existing, args.power_lines, args.rates]
         return [str(path) for path in sample_paths().values()] + [p for p in given if p]
-    paths = [args.sites, args.pops, args.roads, args.forest, args.highways]
+    paths = [args.sites, args.pops, args.roads, args.forest, args.highways, args.facilities]
     paths += [args.existing, args.power_lines, args.rates]
     for spec in args.row_layer:  # FILE:kind:authority[:attribute], FILE may hold ':'
         tokens = spec.split(":")
@@ -305,11 +360,55 @@ def _input_files(args: argparse.Namespace) -> list[str]:
     return [path for path in paths if path]
 
 
+def _facility_options(args: argparse.Namespace):
+    """``--facility-category`` and ``--facility-colocated`` (``demo`` has none: defaults)."""
+    from netplan.facilities import FacilityOptions
+
+    categories = tuple(getattr(args, "facility_category", ())) or None
+    return FacilityOptions(
+        colocated_m=getattr(args, "facility_colocated", 25.0), categories=categories
+    )
+
+
+def _lead_times(args: argparse.Namespace) -> dict[str, float]:
+    """``--lead-time forest=12`` options as a mapping; layer names that cannot be layers of this
+    plan fail here, before anything is loaded (the months are checked by
+    :class:`~netplan.rollout.LeadTimes`)."""
+    from netplan.row import RowLayer
+
+    known = {"forest", "nh"} | {RowLayer.layer_name(spec) for spec in args.row_layer}
+    found: dict[str, float] = {}
+    for spec in args.lead_time:
+        name, sep, value = (part.strip() for part in spec.partition("="))
+        if not sep or not name:
+            raise InputError(
+                f"--lead-time {spec!r}: write LAYER=MONTHS, e.g. --lead-time forest=12"
+            )
+        if name not in known:
+            raise InputError(
+                f"--lead-time {spec!r}: unknown right-of-way layer {name!r}; the layers are "
+                f"{', '.join(sorted(known))}"
+            )
+        try:
+            number = float(value)
+        except ValueError:
+            raise InputError(
+                f"--lead-time {spec!r}: the lead time must be a whole number of months, "
+                f"got {value!r}"
+            ) from None
+        found[name] = int(number) if number.is_integer() else number
+    return found
+
+
 def _run(args: argparse.Namespace) -> int:
     from netplan._outputs import check_output_dir
 
     _check_numbers(args)
     check_output_dir(args.out, overwrite=args.overwrite, inputs=_input_files(args))
+    from netplan.rollout import LeadTimes
+
+    lead_times = LeadTimes(_lead_times(args))
+    facility_options = _facility_options(args)
 
     from netplan.datasets import sample_paths
     from netplan.export import written_files
@@ -320,7 +419,7 @@ def _run(args: argparse.Namespace) -> int:
     costs = _costs(args)  # a bad rates file fails before any loading
     if args.command == "demo":
         paths = sample_paths()
-        layers = {role: paths["gps" if role == "sites" else role] for role in ROLES}
+        layers = {role: paths.get("gps" if role == "sites" else role) for role in ROLES}
     else:
         layers = _user_layers(args)
     result = plan(
@@ -332,6 +431,8 @@ def _run(args: argparse.Namespace) -> int:
         existing=args.existing,
         power_lines=args.power_lines,
         row_layers=[RowLayer.from_spec(spec) for spec in args.row_layer],
+        facilities=layers["facilities"],
+        facility_options=facility_options,
         topology=args.topology,
         ring_size=args.ring_size,
         assign_by=args.assign_by,
@@ -343,19 +444,29 @@ def _run(args: argparse.Namespace) -> int:
             reuse_corridor_m=args.reuse_corridor,
         ),
         costs=costs,
+        lead_times=lead_times,
         forest_width_m=args.forest_width,
         crs=args.crs,
         progress=not args.quiet,
     )
     _stop_if_signalled()
     out = result.to_file(args.out, overwrite=args.overwrite, map_html=not args.no_map)
+    if not args.quiet:
+        sys.stdout.write("\n".join(_report(result, out, written_files(out))) + "\n")
+    return 0
+
+
+def _report(result: Any, out: Path, files: Sequence[str]) -> list[str]:
+    """The lines printed after a plan: headline figures and the files written."""
     total = result.summary.loc["TOTAL"]
     lines = [
         f"netplan: {int(total['routed'])} of {int(total['gps'])} GPs routed, "
         f"{total['trench_km']:.1f} km new trench, {total['aerial_km']:.1f} km aerial, "
         f"{total['existing_km']:.1f} km on existing fibre, cost INR {total['cost']:,.0f}, "
         f"{len(result.permits)} permit items",
-        f"netplan: wrote {out}/ ({', '.join(written_files(out))})",
+        f"netplan: wrote {out}/ ({', '.join(files)})",
+        f"netplan: {int(total['phase1_gps'])} GPs need no permission (phase 1); the last are "
+        f"ready in month {int(total['last_ready_month'])} (rollout.csv)",
     ]
     if int(total["optical_fail"]):
         lines.append(
@@ -366,9 +477,12 @@ def _run(args: argparse.Namespace) -> int:
         lines.append(
             f"netplan: {int(total['unroutable'])} GPs unroutable: see sites.csv (reason column)"
         )
-    if not args.quiet:
-        sys.stdout.write("\n".join(lines) + "\n")
-    return 0
+    if result.facilities is not None:
+        lines.append(
+            f"netplan: {int(result.facilities['routed'].sum())} of {len(result.facilities)} "
+            "facilities connected; the others are listed with a reason in facilities.csv"
+        )
+    return lines
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

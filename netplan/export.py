@@ -44,9 +44,9 @@ __all__ = [
     "read_manifest",
     "write_csv",
     "write_plan",
+    "write_plan_workbook",
     "write_register_csv",
     "write_register_xlsx",
-    "write_workbook",
     "write_xlsx",
     "written_files",
 ]
@@ -285,12 +285,15 @@ def _crossings_layer(crossings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _write_gpkg(plan: Plan, path: Path) -> None:
-    """``plan.gpkg`` with the same five layers for every plan (empty ones keep their columns)."""
+    """``plan.gpkg`` with the same five layers for every plan (empty ones keep their columns),
+    and ``facilities`` with service points."""
     _write_layer(plan.routes, path, "routes", "LineString")
     _write_layer(plan.sites.reset_index(), path, "sites", "Point")
     _write_layer(plan.pops.reset_index(), path, "pops", "Point")
     _write_layer(_crossings_layer(plan.crossings), path, "crossings", "Point")
     _write_layer(_permits_layer(plan.permits), path, "permits", "Point")
+    if plan.facilities is not None:
+        _write_layer(plan.facilities.reset_index(), path, "facilities", "Point")
 
 
 _KML_NS = "http://www.opengis.net/kml/2.2"
@@ -362,16 +365,22 @@ def _kml(plan: Plan, path: Path) -> None:
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def _sites_csv(sites: gpd.GeoDataFrame) -> pd.DataFrame:
-    return sites.drop(columns="geometry").assign(lon=sites.geometry.x, lat=sites.geometry.y)
+def _points_table(points: gpd.GeoDataFrame) -> pd.DataFrame:
+    """A point layer as a table: its columns and ``lon``/``lat`` instead of the geometry."""
+    return points.drop(columns="geometry").assign(lon=points.geometry.x, lat=points.geometry.y)
 
 
-def write_workbook(plan: Plan, path: Path) -> Path:
-    """The programme workbook ``plan.xlsx``: sheets Summary and BOQ (safe, see
-    :func:`write_xlsx`)."""
+def write_plan_workbook(plan: Plan, path: Path) -> Path:
+    """The programme workbook ``plan.xlsx``: a "Summary" sheet, a "BOQ" sheet (the bill of
+    quantities), a "Roll-out" sheet (the schedule by month) and, with service points, a
+    "Facilities" sheet. The permit register has its own workbook (``permits.xlsx``)."""
     sheets = {"Summary": plan.summary.reset_index()}
     if plan.boq is not None:
         sheets["BOQ"] = plan.boq
+    if plan.rollout is not None:
+        sheets["Roll-out"] = plan.rollout
+    if plan.facilities is not None:
+        sheets["Facilities"] = _points_table(plan.facilities).reset_index()
     return write_xlsx(sheets, path)
 
 
@@ -382,8 +391,10 @@ def write_plan(
 
     Files: ``plan.gpkg`` (always the layers routes, sites, pops, crossings and permits; empty
     ones keep their columns), ``summary.csv``, ``boq.csv`` (the bill of quantities),
-    ``plan.xlsx`` (sheets Summary and BOQ), ``permits.csv``, ``permits.xlsx`` (a summary
-    sheet and one sheet per authority), ``sites.csv``, ``plan.kml``, ``tradeoff.csv``
+    ``permits.csv``, ``permits.xlsx`` (a summary sheet and one sheet per authority),
+    ``sites.csv``, ``rollout.csv`` (the roll-out schedule by month), ``plan.xlsx`` (summary,
+    BOQ, roll-out and, with service points, facilities sheets), ``facilities.csv`` and a
+    ``facilities`` layer in ``plan.gpkg`` (with service points), ``plan.kml``, ``tradeoff.csv``
     (permission-aware plans), ``rings.csv`` (ring plans), ``map.html`` (with ``map_html``) and
     ``.netplan-manifest.json`` listing them (:func:`written_files`).
 
@@ -413,10 +424,14 @@ def write_plan(
         write_csv(plan.summary, tmp / "summary.csv")
         if plan.boq is not None:
             write_csv(plan.boq, tmp / "boq.csv", index=False)
-        write_workbook(plan, tmp / "plan.xlsx")
         write_register_csv(plan.permits, tmp / "permits.csv")
         write_register_xlsx(plan.permits, tmp / "permits.xlsx")
-        write_csv(_sites_csv(plan.sites), tmp / "sites.csv")
+        write_csv(_points_table(plan.sites), tmp / "sites.csv")
+        if plan.facilities is not None:
+            write_csv(_points_table(plan.facilities), tmp / "facilities.csv")
+        if plan.rollout is not None:
+            write_csv(plan.rollout, tmp / "rollout.csv", index=False)
+        write_plan_workbook(plan, tmp / "plan.xlsx")
         if plan.tradeoff is not None:
             write_csv(plan.tradeoff, tmp / "tradeoff.csv")
         if plan.rings is not None:

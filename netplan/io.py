@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
@@ -34,6 +36,8 @@ __all__ = [
     "read_layer",
     "load_sites",
     "load_pops",
+    "load_facilities",
+    "category_key",
     "load_roads",
     "load_forest",
     "load_highways",
@@ -48,6 +52,7 @@ __all__ = [
     "Y_COLUMNS",
     "ROAD_CLASS_COLUMNS",
     "ROAD_NAME_COLUMNS",
+    "CATEGORY_COLUMNS",
     "REF_COLUMNS",
     "OSM_ROAD_CLASSES",
     "OSM_HIGHWAY_CLASSES",
@@ -70,6 +75,7 @@ ID_COLUMNS: tuple[str, ...] = (
     "lgd",
     "facility_i",
     "facility_id",
+    "fac_id",
     "code",
     "objectid",
     "index",  # the index of a GeoDataFrame given directly (see _as_frame)
@@ -105,6 +111,21 @@ ROAD_CLASS_COLUMNS: tuple[str, ...] = (
     "category",
 )
 ROAD_NAME_COLUMNS: tuple[str, ...] = ("name", "roadname", "road_name", "rd_name")
+CATEGORY_COLUMNS: tuple[str, ...] = (
+    "category",
+    "facility_category",
+    "fac_category",
+    "fac_catego",
+    "facility_type",
+    "fac_type",
+    "type",
+    "kind",
+    "class",
+    "service",
+    "fac_desc",
+    "description",
+)
+"""Facility category columns recognised by :func:`load_facilities` (lower case, in order)."""
 REF_COLUMNS: tuple[str, ...] = ("ref", "road_ref", "nh_no", "nh_number", "route_no", "road_no")
 
 OSM_ROAD_CLASSES: tuple[str, ...] = (
@@ -605,6 +626,54 @@ def load_sites(
     (92, 'site_id', 4326)
     """
     what = f"{role}s"
+    read = _read_points(
+        path,
+        what=what,
+        role=role,
+        id_col=id_col,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        x_col=x_col,
+        y_col=y_col,
+        crs=crs,
+        layer=layer,
+        encoding=encoding,
+        str_columns=str_columns,
+    )
+    # ids first: a duplicate or missing id is reported before geometry problems
+    V.check_unique_ids(read.ids, source=read.label, what=what, column=read.id_column)
+    return _finish_points(read, read.ids, what=what, name_col=name_col, index_name="site_id")
+
+
+@dataclass
+class _Points:
+    """A point layer as read, before validation: the layer, its label for messages, the CRS to
+    declare, the fix for swapped axes, the id column found and the ids (str, None if missing)."""
+
+    gdf: gpd.GeoDataFrame
+    label: str
+    declare: Any
+    swap_hint: str | None
+    id_column: str | None
+    ids: pd.Series
+
+
+def _read_points(
+    path: PathOrFrame,
+    *,
+    what: str,
+    role: str,
+    id_col: str | None,
+    lon_col: str | None,
+    lat_col: str | None,
+    x_col: str | None,
+    y_col: str | None,
+    crs: Any,
+    layer: str | int | None,
+    encoding: str | None,
+    str_columns: Sequence[str],
+) -> _Points:
+    """Read a point layer and find its ids (the id column, else row numbers 1..n)."""
     role_l = role.lower()
     id_candidates = tuple(
         sorted(ID_COLUMNS, key=lambda c: 0 if c == "site_id" else 1 if c == f"{role_l}_id" else 2)
@@ -632,32 +701,53 @@ def load_sites(
     else:
         ids = pd.Series([str(i + 1) for i in range(len(gdf))], index=gdf.index, dtype=object)
         logger.info("%s: no id column found; using row numbers 1..%d as ids", label, len(gdf))
-    # ids first: a duplicate or missing id is reported before geometry problems
-    V.check_unique_ids(ids, source=label, what=what, column=icol)
+    return _Points(gdf, label, declare, swap_hint, icol, ids)
+
+
+def _finish_points(
+    read: _Points,
+    ids: pd.Series,
+    *,
+    what: str,
+    name_col: str | None,
+    index_name: str,
+    name_candidates: Sequence[str] = NAME_COLUMNS,
+) -> gpd.GeoDataFrame:
+    """Validate a point layer read by :func:`_read_points`, add ``name`` and index it by ``ids``."""
     gdf = V.validate_layer(
-        gdf,
-        source=label,
+        read.gdf,
+        source=read.label,
         what=what,
         geometry="point",
-        crs=declare,
+        crs=read.declare,
         missing="raise",
         ids=ids,
-        swap_hint=swap_hint,
+        swap_hint=read.swap_hint,
     )
     ncol = V.find_column(
-        gdf.columns, NAME_COLUMNS, explicit=name_col, source=label, option="name_col", what="name"
+        gdf.columns,
+        name_candidates,
+        explicit=name_col,
+        source=read.label,
+        option="name_col",
+        what="name",
     )
     names = V.text_column(gdf[ncol] if ncol is not None else None, gdf.index)
     gdf = gdf.copy()
     gdf["name"] = names
-    gdf.index = pd.Index(ids.loc[gdf.index].astype(str).to_numpy(), name="site_id", dtype=str)
-    if "site_id" in gdf.columns:
-        gdf = gdf.drop(columns="site_id")
-    V.tag(gdf, label, what)
-    if swap_hint:
-        gdf.attrs["netplan_swap_hint"] = swap_hint
+    gdf.index = pd.Index(ids.loc[gdf.index].astype(str).to_numpy(), name=index_name, dtype=str)
+    if index_name in gdf.columns:
+        gdf = gdf.drop(columns=index_name)
+    V.tag(gdf, read.label, what)
+    if read.swap_hint:
+        gdf.attrs["netplan_swap_hint"] = read.swap_hint
     logger.info(
-        "%s: loaded %d %s (id column %r, name column %r)", label, len(gdf), what, icol, ncol
+        "%s: loaded %d %s (id column %r, name column %r)",
+        read.label,
+        len(gdf),
+        what,
+        read.id_column,
+        ncol,
     )
     return gdf
 
@@ -692,6 +782,156 @@ def load_pops(
         encoding=encoding,
         str_columns=str_columns,
     )
+
+
+def category_key(text: str) -> str:
+    """The form facility categories are compared in: lower case, runs of spaces and punctuation
+    as one space.
+
+    Examples
+    --------
+    >>> category_key("  Primary Health-Centre ") == category_key("primary health centre")
+    True
+    """
+    return re.sub(r"[\W_]+", " ", str(text)).strip().lower()
+
+
+def _categories(values: pd.Series) -> pd.Series:
+    """Category text with spaces collapsed; spellings that differ only in case, spaces or
+    punctuation become the most common of them (the first in file order on a tie)."""
+    text = V.text_column(values, values.index).str.replace(r"\s+", " ", regex=True)
+    keys = text.map(category_key)
+    counts = pd.DataFrame({"key": keys, "text": text, "order": range(len(text))})
+    ranked = counts.groupby(["key", "text"], sort=False).agg(
+        n=("order", "size"), first=("order", "min")
+    )
+    ranked = ranked.reset_index().sort_values(["key", "n", "first"], ascending=[True, False, True])
+    spelling = ranked.drop_duplicates("key").set_index("key")["text"]
+    return keys.map(spelling).where(keys != "", "")
+
+
+def _unique_ids(ids: pd.Series, *, source: str, what: str) -> pd.Series:
+    """Ids made unique without dropping a row: a missing id becomes ``row N``, a repeated one
+    gets ``#2``, ``#3``... (with a warning naming them)."""
+    out = ids.copy()
+    missing = out.isna() | (out.astype(str).str.strip() == "")
+    out[missing] = [f"row {i + 1}" for i in np.flatnonzero(missing.to_numpy())]
+    repeat = out.groupby(out, sort=False).cumcount().to_numpy()
+    taken = set(out[repeat == 0])
+    for position in np.flatnonzero(repeat):
+        base, k = out.iloc[position], repeat[position] + 1
+        while f"{base}#{k}" in taken:
+            k += 1
+        out.iloc[position] = f"{base}#{k}"
+        taken.add(out.iloc[position])
+    if missing.any() or (repeat > 0).any():
+        V.warn(
+            f"{source}: {int(missing.sum())} {what} without an id and {int((repeat > 0).sum())} "
+            f"repeated ids ({V.short_list(sorted(set(ids[repeat > 0].astype(str))))}); they are "
+            "kept as 'row N' and 'ID#2', 'ID#3'... so every row is listed"
+        )
+    return out
+
+
+def load_facilities(
+    path: PathOrFrame,
+    *,
+    category_col: str | None = None,
+    id_col: str | None = None,
+    name_col: str | None = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    x_col: str | None = None,
+    y_col: str | None = None,
+    crs: Any = None,
+    layer: str | int | None = None,
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Load public service points (hospitals, health centres, schools, service centres).
+
+    Parameters
+    ----------
+    path
+        CSV, any vector format, or a (Geo)DataFrame of points.
+    category_col
+        The category column (e.g. LSK, district hospital, PHC, school); auto-detected
+        (case-insensitive) from :data:`CATEGORY_COLUMNS` (``category``, ``fac_catego``,
+        ``facility_type``, ``type``, ..., ``fac_desc``).
+    id_col, name_col
+        As in :func:`load_sites` (names also from ``fac_desc`` or ``description``).
+    lon_col, lat_col, x_col, y_col, crs, layer, encoding
+        As in :func:`load_sites`.
+
+    Returns
+    -------
+    GeoDataFrame
+        Points in the source CRS, index ``facility_id`` (str, unique: nothing is dropped, a
+        missing id becomes ``row N`` and a repeated one ``ID#2``, ``ID#3``..., with a warning),
+        columns ``name``, ``category`` (text, spaces collapsed, spellings that differ only in case
+        or punctuation unified; "" where blank) and every original attribute.
+
+    Raises
+    ------
+    MissingColumnError
+        No category column: the message lists the columns found and the fix.
+    InputError
+        The other problems :func:`load_sites` reports (coordinates, CRS, geometry).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> points = gpd.GeoDataFrame({"type": ["PHC", "phc ", "School"]},
+    ...                           geometry=[shapely.Point(81.3, 18.9)] * 3, crs=4326)
+    >>> load_facilities(points)["category"].tolist()
+    ['PHC', 'PHC', 'School']
+    """
+    what = "facilities"
+    read = _read_points(
+        path,
+        what=what,
+        role="facility",
+        id_col=id_col,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        x_col=x_col,
+        y_col=y_col,
+        crs=crs,
+        layer=layer,
+        encoding=encoding,
+        str_columns=(category_col,) if category_col else CATEGORY_COLUMNS,
+    )
+    ccol = V.find_column(
+        read.gdf.columns,
+        CATEGORY_COLUMNS,
+        explicit=category_col,
+        source=read.label,
+        option="category_col",
+        what="category",
+    )
+    if ccol is None:
+        found = [repr(c) for c in read.gdf.columns if c != "geometry"]
+        raise MissingColumnError(
+            f"{read.label} has no category column for its facilities (columns found: "
+            f"{V.short_list(found, 40) or 'none'}); name one 'category' or pass category_col= "
+            "(CLI: --category facilities:COLUMN)"
+        )
+    ids = _unique_ids(read.ids, source=read.label, what=what)
+    gdf = _finish_points(
+        read,
+        ids,
+        what=what,
+        name_col=name_col,
+        index_name="facility_id",
+        name_candidates=(*NAME_COLUMNS, "fac_desc", "description"),
+    )
+    gdf["category"] = _categories(gdf[ccol])
+    logger.info(
+        "%s: categories from column %r: %s",
+        read.label,
+        ccol,
+        V.short_list(sorted(set(gdf["category"])), 20),
+    )
+    return gdf
 
 
 # --------------------------------------------------------------------------------------------

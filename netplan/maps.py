@@ -20,14 +20,13 @@ Adding a route colouring
 from the routes to a :class:`RouteColoring` (a category per segment, a colour per category and
 legend labels). A colouring by a column of the routes takes a few lines::
 
-    @register_route_coloring("method")
-    def _color_by_method(routes):
+    @register_route_coloring("owner")
+    def _color_by_owner(routes):
         return coloring_from_column(
-            routes, "method", title="Route method",
-            colors={"underground": "#1f5fbf", "aerial": "#e6550d", "existing": "#525252"},
+            routes, "owner", title="Cable owner", colors={"BSNL": "#1f5fbf", "RailTel": "#e6550d"}
         )
 
-and ``"method"`` joins :data:`ColorBy`. Segments keep their kind's dash style (spurs and bridge
+and ``"owner"`` joins :data:`ColorBy` (``"method"`` and ``"phase"`` are made this way). Segments keep their kind's dash style (spurs and bridge
 links dashed) whatever the colouring; large plans are merged per PoP, kind and category.
 """
 
@@ -69,7 +68,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ColorBy = Literal["pop", "kind", "method"]
+ColorBy = Literal["pop", "kind", "method", "phase"]
 """Names of the route colourings in :data:`ROUTE_COLORINGS`."""
 
 #: Line style of each route ``kind``: the colour is used with ``color_by="kind"``; weight and
@@ -320,6 +319,25 @@ def _color_by_method(routes: gpd.GeoDataFrame) -> RouteColoring:
     )
 
 
+#: Roll-out phase colours: phase 1 (no permission needed) green, later phases warmer and darker.
+PHASE_COLORS = ("#1a9850", "#fdae61", "#f46d43", "#d73027", "#a50026", "#67001f")
+
+
+@register_route_coloring("phase")
+def _color_by_phase(routes: gpd.GeoDataFrame) -> RouteColoring:
+    """The earliest roll-out phase each segment serves (:mod:`netplan.rollout`): what can be
+    built first is green."""
+    phases = sorted({int(p) for p in routes["phase"].dropna()}) if "phase" in routes else []
+    last = len(PHASE_COLORS) - 1
+    colors = {str(p): PHASE_COLORS[min(i, last)] for i, p in enumerate(phases)}
+    labels = {str(p): f"phase {p}" for p in phases}
+    if 1 in phases:
+        labels["1"] = "phase 1: no permission needed"
+    return coloring_from_column(
+        routes, "phase", title="roll-out phase", colors=colors, labels=labels
+    )
+
+
 @register_route_coloring("pop")
 def _color_by_pop(routes: gpd.GeoDataFrame) -> RouteColoring:
     """One colour per PoP; PoPs whose networks lie next to each other get different colours."""
@@ -375,6 +393,7 @@ class _MapData:
     sites: gpd.GeoDataFrame | None
     pops: gpd.GeoDataFrame | None
     crossings: gpd.GeoDataFrame | None
+    facilities: gpd.GeoDataFrame | None
     summary: pd.DataFrame | None
     permits: pd.DataFrame | None
     layers: tuple[RowLayer, ...]
@@ -421,6 +440,7 @@ def plan_map(
     sites: gpd.GeoDataFrame | None = None,
     pops: gpd.GeoDataFrame | None = None,
     crossings: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
     summary: pd.DataFrame | None = None,
     permits: pd.DataFrame | None = None,
     forest: gpd.GeoDataFrame | None = None,
@@ -454,9 +474,10 @@ def plan_map(
         styled after the layer.
     color_by
         How routes are coloured: ``"pop"`` (one colour per PoP, neighbours distinct),
-        ``"kind"`` (road route, spur, bridge link, existing fibre off the roads) or ``"method"``
-        (underground, aerial, existing fibre); see :data:`ROUTE_COLORINGS`. Spurs, bridge links
-        and off-road existing fibre are dashed either way.
+        ``"kind"`` (road route, spur, bridge link, existing fibre off the roads), ``"method"``
+        (underground, aerial, existing fibre) or ``"phase"`` (the earliest roll-out phase a
+        segment serves, phase 1 green); see :data:`ROUTE_COLORINGS`. Spurs, bridge links and
+        off-road existing fibre are dashed either way.
     routes
         Route segments (lines) with columns ``pop_id``, ``kind`` ("road" | "spur" | "bridge" |
         "existing"), ``length_m``, ``road_class``, ``road_name``, ``ref``, ``gps_served`` and
@@ -472,6 +493,10 @@ def plan_map(
     crossings
         Permission points with ``layer``, ``authority``, ``sub_authority``, ``kind``
         ("crossing" | "along" | "entry"), ``pop_id``, ``length_m``, ``chainage_km``.
+    facilities
+        Service points (points) indexed by facility id, with ``name``, ``category``,
+        ``routed``, ``reason``, ``served_by``, ``pop_id``: layer "Facilities", one colour per
+        category (hollow when not connected), a legend row per category.
     summary
         The plan's summary; its ``TOTAL`` row fills the totals panel.
     permits
@@ -541,6 +566,7 @@ def plan_map(
         sites=sites,
         pops=pops,
         crossings=crossings,
+        facilities=facilities,
         summary=summary,
         permits=permits,
         forest=forest,
@@ -610,6 +636,7 @@ def _gather(plan: Any, **given: Any) -> _MapData:
         sites=_prepare(pick("sites"), "sites", "point"),
         pops=_prepare(pick("pops"), "pops", "point"),
         crossings=_prepare(pick("crossings"), "crossings", "point"),
+        facilities=_prepare(pick("facilities"), "facilities", "point"),
         summary=pick("summary"),
         permits=pick("permits"),
         layers=_row_layers(pick("layers"), given["forest"], given["highways"]),
@@ -849,6 +876,8 @@ def _draw(
         _add_routes(m, data.routes, drawing.color_by, names, drawing.max_segments, legend)
     if data.crossings is not None and len(data.crossings):
         _add_permissions(m, data.crossings, legend)
+    if data.facilities is not None and len(data.facilities):
+        _add_facilities(m, data.facilities, legend)
     if data.sites is not None and len(data.sites):
         _add_sites(m, data.sites, drawing.cluster_above, legend)
     if data.pops is not None and len(data.pops):
@@ -1326,6 +1355,68 @@ def _add_sites(
         legend.append(_swatch_point(style, f"{label} ({len(pick)}{note})"))
 
 
+def _facility_styles(position: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The point style of the category at ``position`` when connected (filled) and when not
+    (hollow)."""
+    color = PALETTE[position % len(PALETTE)]
+    connected = {"radius": 6, "color": "#000000", "weight": 1.5, "fillColor": color}
+    missing = {"radius": 6, "color": color, "weight": 2.5, "fillColor": "#ffffff"}
+    return dict(connected, fill=True, fillOpacity=0.95), dict(missing, fill=True, fillOpacity=0.9)
+
+
+def _facility_texts(facilities: gpd.GeoDataFrame, routed: np.ndarray) -> tuple[list, list]:
+    """Tooltip and popup of every facility (escaped HTML)."""
+    tips, popups = [], []
+    for i, (fid, row) in enumerate(
+        zip(facilities.index, facilities.to_dict("records"), strict=True)
+    ):
+        name, fid_e = _esc(row.get("name")), _esc(fid)
+        category = _esc(row.get("category")) or "no category"
+        head = f"<b>{name or fid_e}</b>" + (f" ({fid_e})" if name else "") + f" &ndash; {category}"
+        status = "connected" if routed[i] else _esc(row.get("reason")) or "not connected"
+        body = _rows(
+            [
+                ("PoP", _esc(row.get("pop_id"))),
+                ("status", status),
+                ("served by", _esc(row.get("served_by"))),
+                ("route", _fmt_len(row.get("route_m")) if _num(row.get("route_m")) else ""),
+                ("phase", _esc(row.get("phase"))),
+            ]
+        )
+        tips.append(head + ("" if routed[i] else " &ndash; not connected"))
+        popups.append(head + (f"<br>{body}" if body else ""))
+    return tips, popups
+
+
+def _add_facilities(m: folium.Map, facilities: gpd.GeoDataFrame, legend: list[str]) -> None:
+    """Service points, one colour per category, hollow when not connected; a legend row per
+    category with its count connected."""
+    facilities = facilities.sort_index(kind="stable")
+    category = _col(facilities, "category").map(_raw)
+    routed = _col(facilities, "routed", False).fillna(False).astype(bool).to_numpy()
+    kinds = sorted(category.unique(), key=lambda c: (c == "", c.lower()))
+    styles = [style for position in range(len(kinds)) for style in _facility_styles(position)]
+    position_of = {kind: position for position, kind in enumerate(kinds)}
+    index = [2 * position_of[c] + (0 if ok else 1) for c, ok in zip(category, routed, strict=True)]
+    tips, popups = _facility_texts(facilities, routed)
+    points = _round_coords(np.asarray(shapely.centroid(facilities.geometry.values), dtype=object))
+    props = {
+        "s": index,
+        "t": tips,
+        "p": popups,
+        "n": [_raw(v) for v in _col(facilities, "name")],
+        "i": [_raw(v) for v in facilities.index],
+    }
+    _add_layer(m, "Facilities", _spec(points, props, styles, search=True))
+    for position, kind in enumerate(kinds):
+        mine = (category == kind).to_numpy()
+        label = f"{_esc(kind) or 'no category'}: {int(routed[mine].sum())} of {int(mine.sum())} connected"
+        legend.append(_swatch_point(styles[2 * position], label))
+    if not routed.all():
+        hollow = dict(styles[1], color=_NEUTRAL)
+        legend.append(_swatch_point(hollow, "Facility not connected (hollow; see its reason)"))
+
+
 def _add_pops(m: folium.Map, pops: gpd.GeoDataFrame, legend: list[str]) -> None:
     pops = pops.sort_index(kind="stable")
     tips, popups = [], []
@@ -1363,7 +1454,7 @@ def _totals_panel(summary: pd.DataFrame | None, permits: pd.DataFrame | None) ->
     def get(key: str) -> float | None:
         return _num(total.get(key))
 
-    rows = _gp_rows(get) + _length_rows(get) + _row_layer_rows(total, get)
+    rows = _gp_rows(get) + _rollout_rows(get) + _length_rows(get) + _row_layer_rows(total, get)
     if get("rings") is not None:
         rows.append(("Rings", f"{get('rings'):,.0f}", ""))
         rows.append(("&nbsp; run twice", f"{get('ring_shared_km') or 0:,.1f} km", ""))
@@ -1389,6 +1480,21 @@ def _gp_rows(get: Callable[[str], float | None]) -> list[tuple[str, str, str]]:
     if get("optical_fail") is not None:
         alert = " netplan-alert" if get("optical_fail") else ""
         rows.append(("GPs over optical budget", f"{get('optical_fail'):,.0f}", alert))
+    return rows
+
+
+def _rollout_rows(get: Callable[[str], float | None]) -> list[tuple[str, str, str]]:
+    """GPs that need no permission, the month the last GP is ready, facilities connected."""
+    rows = []
+    if get("phase1_gps") is not None:
+        rows.append(("&nbsp; phase 1 (no permission)", f"{get('phase1_gps'):,.0f}", ""))
+    if get("last_ready_month") is not None:
+        rows.append(("&nbsp; all ready by", f"month {get('last_ready_month'):,.0f}", ""))
+    if get("facilities_connected") is not None:
+        total = (get("facilities_connected") or 0) + (get("facilities_not_connected") or 0)
+        rows.append(
+            ("Facilities connected", f"{get('facilities_connected'):,.0f} of {total:,.0f}", "")
+        )
     return rows
 
 

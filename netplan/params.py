@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from netplan._checks import bounded, check_fields
+from netplan._checks import Bounds, bounded, check_fields, check_number
 from netplan._errors import InputError, ParameterError
 from netplan.boq import BuildRules, Rates
 
@@ -24,7 +24,48 @@ __all__ = [
     "TOPOLOGIES",
     "Objective",
     "OBJECTIVES",
+    "check_months",
+    "LEAD_MONTHS",
 ]
+
+
+LEAD_MONTHS = Bounds(
+    minimum=0.0,
+    integer=True,
+    maximum=240.0,
+    why="a permission expected more than 20 years out is no schedule; give months",
+    unit="months",
+)
+"""The allowed range of a permission's lead time (months)."""
+
+
+def check_months(value: Any, *, what: str) -> int:
+    """``value`` as a lead time: a whole number of months from 0 to 240.
+
+    Parameters
+    ----------
+    value
+        A number (``12``, ``12.0``); text is not taken.
+    what
+        The parameter as the user wrote it, for the message (e.g. "lead time of layer
+        'forest'").
+
+    Raises
+    ------
+    ParameterError
+        Not a number, not whole, negative, not finite or absurdly large; the message names
+        ``what``.
+
+    Examples
+    --------
+    >>> check_months(12.0, what="lead time")
+    12
+    >>> check_months(-3, what="lead time of layer 'nh'")
+    Traceback (most recent call last):
+    ...
+    netplan._errors.ParameterError: lead time of layer 'nh' must be a whole number from 0 to 240 months, got -3 months
+    """
+    return int(check_number(value, LEAD_MONTHS, name=what))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
@@ -36,10 +36,12 @@ from netplan._validate import check_same_area, check_within_extent, path_of, sho
 from netplan.assign import assign_to_pops
 from netplan.boq import METHODS, construction_costs, underground_cost_per_m
 from netplan.crs import WGS84
+from netplan.facilities import FacilityOptions, facility_places
 from netplan.network import RoadNetwork, build_network
 from netplan.optical import OpticalBudget
 from netplan.params import CostModel, DesignOptions, NetworkOptions
 from netplan.result import Plan
+from netplan.rollout import LeadTimes
 from netplan.row import RowLayer, annotate_edges, flag_routes
 
 __all__ = ["Planner", "plan", "resolve_design", "LayerInput"]
@@ -106,6 +108,10 @@ class Planner:
         National highway lines with a ``ref``. Default: the NH lines of the road layer.
     row_layers
         Further right-of-way layers (railway, river, protected area, ...).
+    facilities
+        Public service points to plan with the GPs (hospitals, health centres, schools, Lok Seva
+        Kendras): points with a category column (:func:`netplan.io.load_facilities`). Every
+        facility is listed in :attr:`Plan.facilities <netplan.result.Plan>`.
     forest_width_m
         Corridor width for forest hectares (default: :meth:`RowLayer.forest`'s).
     existing
@@ -125,6 +131,8 @@ class Planner:
     ----------
     gps, pops
         The validated site layers (source CRS, string ids).
+    facilities
+        The validated facility layer (index ``facility_id``, ``name``, ``category``) or None.
     network
         The routable :class:`~netplan.network.RoadNetwork` with the sites snapped onto it.
     layers
@@ -159,6 +167,7 @@ class Planner:
         forest: LayerInput | None = None,
         highways: LayerInput | None = None,
         row_layers: Sequence[RowLayer] = (),
+        facilities: LayerInput | None = None,
         forest_width_m: float | None = None,
         existing: LayerInput | None = None,
         power_lines: LayerInput | None = None,
@@ -176,6 +185,7 @@ class Planner:
             highways,
             existing,
             power_lines,
+            facilities,
             *(layer.data for layer in row_layers),
         )
         self.gps = nio.load_sites(gps, str_columns=("*",))
@@ -184,6 +194,7 @@ class Planner:
             raise InputError(
                 "a PoP has the id 'TOTAL', which names the summary's total row; rename that PoP"
             )
+        self.facilities = nio.load_facilities(facilities) if facilities is not None else None
         roads_gdf = nio.load_roads(roads)
         forest_gdf = nio.load_forest(forest) if forest is not None else None
         highways_gdf = nio.load_highways(highways) if highways is not None else None
@@ -223,6 +234,8 @@ class Planner:
         margin = max(EXTENT_MARGIN_M, self.options.max_spur_m)
         check_within_extent(self.pops, roads, max_distance_m=margin)
         check_within_extent(self.gps, roads, max_distance_m=margin)
+        if self.facilities is not None:
+            check_within_extent(self.facilities, roads, max_distance_m=margin)
         for layer in extra:
             if layer is not None:
                 check_same_area(layer, roads)
@@ -280,6 +293,13 @@ class Planner:
             )
         return self._methods[key]
 
+    @cached_property
+    def facility_places(self) -> pd.DataFrame | None:
+        """Where each facility meets the roads (:func:`netplan.facilities.facility_places`)."""
+        if self.facilities is None:
+            return None
+        return facility_places(self.network, self.facilities, max_spur_m=self.options.max_spur_m)
+
     def weights(self, costs: CostModel) -> np.ndarray:
         """The routing weight of every network edge under ``costs``, in equivalent metres."""
         key = _routing_key(costs)
@@ -326,6 +346,8 @@ class Planner:
         pops: Sequence[str] | None = None,
         permit_threshold_ha: float = 1.0,
         optical: OpticalBudget = OpticalBudget(),
+        lead_times: LeadTimes | Mapping[str, int] | None = None,
+        facility_options: FacilityOptions | None = None,
         **options: Any,
     ) -> Plan:
         """Design one variant on the planner's network.
@@ -344,6 +366,12 @@ class Planner:
             Forest area per division above which general approval does not apply (flagged).
         optical
             The optical budget every GP's link is checked against (:mod:`netplan.optical`).
+        lead_times
+            Months from applying to each layer's permission, by layer name (e.g.
+            ``{"forest": 12, "nh": 4}``), overriding the layers' own (forest 12, national
+            highways 6, others 6 by default); sets the roll-out phases, not the routes.
+        facility_options
+            Which facilities to connect (:class:`~netplan.facilities.FacilityOptions`).
         **options
             Any field of :class:`~netplan.params.DesignOptions` overriding ``design``, e.g.
             ``topology="ring"``, ``ring_size=8``, ``assign_by="block"``.
@@ -353,6 +381,8 @@ class Planner:
         Plan
         """
         design = resolve_design(design, options)
+        lead = lead_times if isinstance(lead_times, LeadTimes) else LeadTimes(lead_times or {})
+        lead.for_layers(self.layers)  # an unknown layer name fails before any designing
         selected = self._select(pops)
         made = self._design(design, costs, selected)
         plain = (
@@ -368,6 +398,9 @@ class Planner:
             costs=costs,
             optical=optical,
             permit_threshold_ha=permit_threshold_ha,
+            lead_times=lead,
+            facilities=self.facilities,
+            facility_options=facility_options,
             plain=plain,
             network=self.network,
             inputs=self.inputs,
@@ -408,6 +441,7 @@ class Planner:
         made = _flagged(
             self.network, self.layers, designs, assignment, design, self.methods(costs)[0]
         )
+        made = dataclasses.replace(made, facilities=self.facility_places)
         if len(self._designed) >= _CACHED_DESIGNS:
             self._designed.pop(next(iter(self._designed)))
         self._designed[key] = made
@@ -553,6 +587,7 @@ def plan(
     forest: LayerInput | None = None,
     highways: LayerInput | None = None,
     row_layers: Sequence[RowLayer] = (),
+    facilities: LayerInput | None = None,
     forest_width_m: float | None = None,
     existing: LayerInput | None = None,
     power_lines: LayerInput | None = None,
@@ -562,6 +597,8 @@ def plan(
     costs: CostModel = CostModel(),
     permit_threshold_ha: float = 1.0,
     optical: OpticalBudget = OpticalBudget(),
+    lead_times: LeadTimes | Mapping[str, int] | None = None,
+    facility_options: FacilityOptions | None = None,
     progress: bool = True,
     **design_options: Any,
 ) -> Plan:
@@ -569,13 +606,15 @@ def plan(
 
     Parameters
     ----------
-    gps, pops, roads, forest, highways, row_layers, forest_width_m, existing, power_lines
+    gps, pops, roads, forest, highways, row_layers, facilities, forest_width_m
         The inputs, as for :class:`Planner`.
-    options, crs, progress
-        How the network is built, as for :class:`Planner`.
-    design, costs, permit_threshold_ha, optical, **design_options
+    existing, power_lines, options, crs
+        Utility layers and how the network is built, as for :class:`Planner`.
+    progress
+        Show progress bars.
+    design, costs, permit_threshold_ha, optical, lead_times, facility_options, **design_options
         The variant, as for :meth:`Planner.plan` (e.g. ``topology="ring"``, ``ring_size=8``,
-        ``assign_by="block"``).
+        ``assign_by="block"``, ``lead_times={"forest": 18}``).
 
     Returns
     -------
@@ -591,6 +630,7 @@ def plan(
     True
     """
     chosen = resolve_design(design, design_options)  # bad options fail before any loading
+    lead = lead_times if isinstance(lead_times, LeadTimes) else LeadTimes(lead_times or {})
     planner = Planner(
         gps,
         pops,
@@ -598,6 +638,7 @@ def plan(
         forest=forest,
         highways=highways,
         row_layers=row_layers,
+        facilities=facilities,
         forest_width_m=forest_width_m,
         existing=existing,
         power_lines=power_lines,
@@ -606,5 +647,10 @@ def plan(
         progress=progress,
     )
     return planner.plan(
-        chosen, costs=costs, permit_threshold_ha=permit_threshold_ha, optical=optical
+        chosen,
+        costs=costs,
+        permit_threshold_ha=permit_threshold_ha,
+        optical=optical,
+        lead_times=lead,
+        facility_options=facility_options,
     )

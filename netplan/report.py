@@ -334,6 +334,36 @@ def _boq(plan: Plan) -> str | None:
     return total + html_table(shown, index=False)
 
 
+_APPLY_FIRST = 10
+"""Permit items listed in the report's roll-out section (the register has them all)."""
+
+
+def _rollout(plan: Plan) -> str | None:
+    """The phases (months when GPs can be lit) and the permits to apply for first."""
+    rollout = getattr(plan, "rollout", None)
+    if rollout is None or not len(rollout):
+        return None
+    steps = rollout[rollout["gps_new"] > 0]
+    phases = steps[["phase", "month", "gps_new", "gps_ready", "trench_km"]].rename(
+        columns={
+            "month": "ready in month",
+            "gps_new": "GPs lit",
+            "gps_ready": "GPs lit so far",
+            "trench_km": "trench km buildable so far",
+        }
+    )
+    html = html_table(phases, index=False)
+    items = plan.permits
+    if len(items) and "priority" in items.columns:
+        columns = ["priority", "permit_id", "authority", "sub_authority", "kind", "lead_months",
+                   "gps_unblocked", "gps_blocked"]  # fmt: skip
+        first = items.sort_values("priority").head(_APPLY_FIRST)
+        html += f"<p>Apply first (the {len(first)} items of {len(items)} that light most GPs "
+        html += "soonest; the full list is the permit register):</p>"
+        html += html_table(first[[c for c in columns if c in first.columns]], index=False)
+    return html
+
+
 def _frame_section(attribute: str) -> Callable[[Plan], str | None]:
     def build(plan: Plan) -> str | None:
         frame = getattr(plan, attribute, None)
@@ -355,7 +385,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("Unroutable GPs", _unroutable),
     Section("GPs over the optical budget", _optical),
     Section("Bill of quantities (totals)", _boq),
-    Section("Roll-out", _frame_section("rollout")),
+    Section("Roll-out", _rollout),
     Section("Facilities", _frame_section("facilities")),
     Section("Permission-aware trade-off", _frame_section("tradeoff")),
 )

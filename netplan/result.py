@@ -32,18 +32,24 @@ class Plan:
     routes
         One row per route segment (a road edge, off-road spur, bridge link or stretch of
         existing fibre used by a PoP), with its construction ``method`` ("underground",
-        "aerial", "existing") and ``fibres`` (the size of each cable laid in it).
+        "aerial", "existing"), ``fibres`` (the size of each cable laid in it) and ``phase``: the
+        earliest roll-out phase it serves.
     sites
         Every GP given to the planner, routed or listed as unroutable with a reason, with its
         optical check (``fibre_path_m``, ``optical_loss_db``, ``optical_ok``,
-        ``optical_reason``).
+        ``optical_reason``); routed GPs have ``permits_needed`` (the register items on their
+        path), ``ready_month`` (when the last of them is expected, 0 when none is needed) and
+        ``phase`` (1: needs no permission; later phases by ready month). See
+        :mod:`netplan.rollout`.
     pops
         Every PoP with its GP counts.
     crossings
         Points where a route needs a permission: highway crossings, runs along a highway,
         forest entries (one row each).
     permits
-        The permit register: one row per application item.
+        The permit register: one row per application item, in the order to apply from
+        (``priority``; ``gps_blocked``: GPs waiting on the item, ``gps_unblocked``: GPs it lets
+        light together with the items above it, ``lead_months``).
     summary
         One row per PoP and a ``TOTAL`` row; ``cost`` is the bill of quantities' total.
     boq
@@ -56,6 +62,18 @@ class Plan:
     rings
         With ``topology="ring"``: one row per ring (its GPs in order, length, and the length it
         runs twice over the same road, where one cut breaks it). ``None`` otherwise.
+    rollout
+        The roll-out schedule: one row per month from 0 to the last ready month, with the GPs
+        ready to light by then (cumulative, rising to the routed count) and the trench km
+        serving them (:data:`netplan.rollout.ROLLOUT_COLUMNS`).
+    lead_times
+        The lead time (months) of each right-of-way layer used for the roll-out.
+    facilities
+        With a facility layer: every facility (index ``facility_id``) with ``name``,
+        ``category``, ``pop_id``, ``routed``, ``reason`` (why not, "" when routed),
+        ``served_by`` (the GP or facility whose connection serves it, "" for its own),
+        ``network_m``, ``route_m``, ``phase``, ``ready_month`` (:mod:`netplan.facilities`).
+        ``None`` otherwise.
     design, costs, optical
         The design options, cost model and optical budget the plan was made with.
     layers
@@ -83,6 +101,9 @@ class Plan:
     tradeoff: pd.DataFrame | None = None
     rings: pd.DataFrame | None = None
     inputs: tuple[Path, ...] = ()
+    rollout: pd.DataFrame | None = None
+    lead_times: dict[str, int] = field(default_factory=dict)
+    facilities: gpd.GeoDataFrame | None = None
 
     @property
     def topology(self) -> str:
@@ -121,10 +142,10 @@ class Plan:
 
             layers : sequence of RowLayer, default ``self.layers``
                 Right-of-way layers to draw.
-            color_by : {"pop", "kind", "method"}, default "pop"
+            color_by : {"pop", "kind", "method", "phase"}, default "pop"
                 Route colours: one per PoP, per kind (road route, spur, bridge link, existing
-                fibre off the roads) or per construction method (underground, aerial,
-                existing fibre).
+                fibre off the roads), per construction method (underground, aerial, existing
+                fibre) or per roll-out phase (phase 1, no permission needed, in green).
             title : str, optional
                 Heading of the legend and title of the page.
             tiles : str or None, default "OpenStreetMap"
@@ -174,8 +195,8 @@ class Plan:
         self, directory: str | PathLike[str], *, overwrite: bool = False, map_html: bool = True
     ) -> Path:
         """Write ``plan.gpkg``, ``summary.csv``, ``permits.csv``/``.xlsx``, ``sites.csv``,
-        ``plan.kml``, ``report.html`` and ``map.html`` into ``directory`` (atomically: all or
-        nothing).
+        ``rollout.csv``, ``plan.xlsx``, ``plan.kml``, ``report.html`` and ``map.html`` (and
+        ``facilities.csv`` with service points) into ``directory`` (atomically: all or nothing).
 
         ``overwrite=True`` replaces only a folder netplan wrote before, and in it only its own
         files (see :func:`netplan.export.write_plan`).
@@ -183,4 +204,3 @@ class Plan:
         from netplan.export import write_plan
 
         return write_plan(self, directory, overwrite=overwrite, map_html=map_html)
-

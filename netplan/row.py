@@ -31,11 +31,18 @@ Rules (hand-checkable):
   the line.
 * The length run *along* a line is the route length inside the corridor minus half the corridor
   width for every place the route leaves the corridor (the width a transverse crossing spends in
-  it). A parallel run shorter than ``min_along_m`` (default: the corridor width) is not an item.
+  it); below :data:`ALONG_TOLERANCE_M` (1 cm) it is rounding noise and counts as 0.
+* Any length along a line needs its authority's permission (the work is inside the right of
+  way), so every run is in some register item: a run of at least ``min_along_m`` (default: the
+  corridor width) is an ``along`` item of its own; a shorter run on a piece of route that also
+  crosses the line (an oblique crossing, a junction on the highway) is applied for with that
+  crossing (the crossing item lists the run's segments and GPs too); a shorter run on a piece
+  that does not cross is still an ``along`` item.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Sequence
@@ -61,6 +68,7 @@ from netplan._errors import (
     MissingColumnError,
 )
 from netplan._validate import clean_text, strip_invalid_chars
+from netplan.params import LEAD_MONTHS
 
 __all__ = [
     "RowLayer",
@@ -81,6 +89,18 @@ DEFAULT_AREA_WIDTH_M = 1.0
 
 DEFAULT_LINE_WIDTH_M = 30.0
 """Corridor width (m) of line layers: the right of way of a two-lane national highway."""
+
+FOREST_LEAD_MONTHS = 12
+"""Default lead time of a forest permission (months): Forest Conservation Act diversions."""
+
+NH_LEAD_MONTHS = 6
+"""Default lead time of a national-highway permission (months): NHAI right-of-way permits."""
+
+DEFAULT_LEAD_MONTHS = 6
+"""Lead time (months) of any other right-of-way layer that does not set its own."""
+
+ALONG_TOLERANCE_M = 0.01
+"""Lengths along a line layer below this (m) are rounding noise of the geometry, not a run."""
 
 _AUTO = "auto"
 NO_SPLIT_LABEL = "all"
@@ -119,6 +139,7 @@ CROSSING_COLUMNS = [
 """Columns of the ``crossings`` layer returned by :func:`flag_routes` (plus ``geometry``)."""
 
 PERMIT_COLUMNS = [
+    "permit_id",
     "authority",
     "layer",
     "sub_authority",
@@ -169,12 +190,18 @@ class RowLayer:
         line inside which a route counts as running along it, default
         :data:`DEFAULT_LINE_WIDTH_M` (30 m).
     min_along_m
-        Line layers: shortest parallel run reported as an application item (default: the
-        corridor width).
+        Line layers: shortest parallel run that is an application item of its own where its
+        piece of route also crosses the line; shorter runs there are applied for with the
+        crossing (default: the corridor width). See the module docstring.
     join_gap_m
         Line layers: line ends of one split value (one highway ref) closer than this are joined
         into one line (digitising gaps, pieces meeting at junctions), so chainage runs along the
         whole highway. 0 joins only ends that touch.
+    lead_time_months
+        Months from applying to the expected permission, for the roll-out
+        (:mod:`netplan.rollout`); None: :data:`DEFAULT_LEAD_MONTHS` (the presets set
+        :data:`FOREST_LEAD_MONTHS` and :data:`NH_LEAD_MONTHS`). A plan's ``lead_times=``
+        overrides it.
     """
 
     data: gpd.GeoDataFrame
@@ -199,6 +226,7 @@ class RowLayer:
         why="pieces of one highway that far apart are different roads; joining them makes "
         "chainage meaningless",
     )
+    lead_time_months: int | None = bounded(None, **dataclasses.asdict(LEAD_MONTHS))
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -239,6 +267,11 @@ class RowLayer:
         min_along = self.min_along_m if self.min_along_m is not None else float(width)
         object.__setattr__(self, "min_along_m", float(min_along))
 
+    @property
+    def lead_months(self) -> int:
+        """The layer's lead time in months (its own, else :data:`DEFAULT_LEAD_MONTHS`)."""
+        return DEFAULT_LEAD_MONTHS if self.lead_time_months is None else self.lead_time_months
+
     @classmethod
     def forest(
         cls,
@@ -249,6 +282,7 @@ class RowLayer:
         name: str = "forest",
         corridor_width_m: float = DEFAULT_AREA_WIDTH_M,
         id_column: str | None = _AUTO,
+        lead_time_months: int = FOREST_LEAD_MONTHS,
     ) -> RowLayer:
         """Forest polygons (an area layer), applications split by forest division.
 
@@ -262,12 +296,21 @@ class RowLayer:
         id_column
             ``"auto"`` (default) uses the first of ``forest_id``, ``id``, ``fid``, ``osm_id``, ...
             present, else the index labels.
-        authority, name, corridor_width_m
-            As in :class:`RowLayer`.
+        authority, name, corridor_width_m, lead_time_months
+            As in :class:`RowLayer` (default lead time :data:`FOREST_LEAD_MONTHS`).
         """
         split = _auto_split(data, split_by, _FOREST_SPLITS)
         ids = _auto_split(data, id_column, _ID_COLUMNS)
-        return cls(data, name, "area", authority, split, ids, corridor_width_m)
+        return cls(
+            data,
+            name,
+            "area",
+            authority,
+            split,
+            ids,
+            corridor_width_m,
+            lead_time_months=lead_time_months,
+        )
 
     @classmethod
     def national_highway(
@@ -280,6 +323,7 @@ class RowLayer:
         corridor_width_m: float = DEFAULT_LINE_WIDTH_M,
         min_along_m: float | None = None,
         id_column: str | None = _AUTO,
+        lead_time_months: int = NH_LEAD_MONTHS,
     ) -> RowLayer:
         """National highway lines (a line layer), applications split by highway ``ref``.
 
@@ -291,12 +335,22 @@ class RowLayer:
             ``"auto"`` (default) uses ``ref`` if present, else one sub-authority for all.
         id_column
             As in :meth:`forest`.
-        authority, name, corridor_width_m, min_along_m
-            As in :class:`RowLayer`.
+        authority, name, corridor_width_m, min_along_m, lead_time_months
+            As in :class:`RowLayer` (default lead time :data:`NH_LEAD_MONTHS`).
         """
         split = _auto_split(data, split_by, _NH_SPLITS)
         ids = _auto_split(data, id_column, _ID_COLUMNS)
-        return cls(data, name, "line", authority, split, ids, corridor_width_m, min_along_m)
+        return cls(
+            data,
+            name,
+            "line",
+            authority,
+            split,
+            ids,
+            corridor_width_m,
+            min_along_m,
+            lead_time_months=lead_time_months,
+        )
 
     @classmethod
     def from_spec(cls, spec: str, *, name: str | None = None, **options: Any) -> RowLayer:
@@ -332,12 +386,25 @@ class RowLayer:
             raise InputError(f"right-of-way layer spec {spec!r} names no authority")
         attribute = attribute.strip() or None
         if name is None:
-            stem = Path(path).name.split(".")[0] or "layer"
-            name = re.sub(r"[^0-9a-zA-Z_]", "_", stem).lower()
-            if not _NAME_RE.match(name):
-                name = f"layer_{name}"
+            name = cls.layer_name(spec)
         data = _read(path, kind, name)
         return cls(data, name, kind, authority, attribute, **options)  # type: ignore[arg-type]
+
+    @staticmethod
+    def layer_name(spec: str) -> str:
+        """The name :meth:`from_spec` gives a layer by default: its file name without suffix,
+        lower case, other characters replaced by ``_``.
+
+        Examples
+        --------
+        >>> RowLayer.layer_name("data/Railway lines.gpkg:line:Railways:zone")
+        'railway_lines'
+        """
+        tokens = spec.split(":")
+        cut = 3 if len(tokens) >= 4 and tokens[-3].strip().lower() in ("area", "line") else 2
+        stem = Path(":".join(tokens[:-cut]) if len(tokens) > cut else spec).name.split(".")[0]
+        name = re.sub(r"[^0-9a-zA-Z_]", "_", stem or "layer").lower()
+        return name if _NAME_RE.match(name) else f"layer_{name}"
 
     def __repr__(self) -> str:
         return (
@@ -801,6 +868,7 @@ def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
     pair_len = np.bincount(inv, weights=parts.length)
     pair_exits = np.bincount(inv, weights=exit_count)
     pair_along = np.maximum(pair_len - pair_exits * half, 0.0)
+    pair_along[pair_along < ALONG_TOLERANCE_M] = 0.0
     np.add.at(along_seg, pairs[:, 1], pair_along)
     run = np.bincount(pairs[:, 0], weights=pair_along, minlength=parts.n_comp)
     # sides of exits
@@ -833,6 +901,15 @@ def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
     comp_code = np.zeros(parts.n_comp, dtype=np.int64)
     comp_code[parts.comp] = parts.code
     cx = np.flatnonzero(crossing_exit)
+    # a short run on a piece that crosses the line is applied for with its crossing(s)
+    with_crossing = np.zeros(parts.n_comp, dtype=bool)
+    with_crossing[x_comp[cx]] = True
+    short = (run > 0) & (run < layer.min_along_m) & with_crossing
+    pair_comp, pair_seg = pairs[:, 0], pairs[:, 1]
+
+    def run_segments(c: int) -> list[int]:
+        return sorted(set(pair_seg[(pair_comp == c) & (pair_along > 0)].tolist()))
+
     if len(cx):
         ex = exits[cx]
         xc = x_comp[cx]
@@ -844,6 +921,7 @@ def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
         for k in range(len(cx)):
             seg = e_seg[ex[k]]
             crossings[seg] += 1
+            segs = sorted({int(seg), *(run_segments(xc[k]) if short[xc[k]] else ())})
             items.append(
                 {
                     "layer": name,
@@ -852,8 +930,8 @@ def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
                     "kind": "crossing",
                     "pop_id": info.pop[seg],
                     "segment_id": info.seg_id[seg],
-                    "segment_ids": _join_ids([info.seg_id[seg]]),
-                    "gp_ids": _gp_union(info, [seg]),
+                    "segment_ids": _join_ids(info.seg_id[segs].tolist()),
+                    "gp_ids": _gp_union(info, segs),
                     "length_m": 0.0,
                     "chainage_km": float(c_at[k]) / 1000,
                     "chainage_note": _chainage_note(layer, prep, int(c_line[k])),
@@ -861,7 +939,7 @@ def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
                 }
             )
     # parallel runs
-    runs = np.flatnonzero((run >= layer.min_along_m) & (run > 0))
+    runs = np.flatnonzero((run > 0) & ~short)
     if len(runs):
         coords, v_part = shapely.get_coordinates(parts.geoms, return_index=True)
         v_comp = parts.comp[v_part]
@@ -876,10 +954,9 @@ def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
             (coords[:, 1], coords[:, 0], transverse, v_at, prep.line_rank[v_line], outer, v_comp)
         )
         first = order[np.r_[True, v_comp[order][1:] != v_comp[order][:-1]]]
-        pair_comp, pair_seg = pairs[:, 0], pairs[:, 1]
         for v in first:
             c = v_comp[v]
-            segs = sorted(set(pair_seg[(pair_comp == c) & (pair_along > 0)].tolist()))
+            segs = run_segments(c)
             seg = parts.seg[v_part[v]]
             items.append(
                 {
@@ -1060,7 +1137,9 @@ def permit_register(
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`PERMIT_COLUMNS`. Area layers: one row per (layer, sub-authority) with the
+        Columns :data:`PERMIT_COLUMNS`. ``permit_id`` names each item by its layer and its rank
+        in this order (``forest-1``, ``nh-3``): the same routes give the same ids. Area layers:
+        one row per (layer, sub-authority) with the
         total ``length_km``, ``area_ha`` = length x corridor width, the PoPs, segments and GPs
         involved and the location of its longest entry; ``over_threshold`` when ``area_ha >
         threshold_ha``. Line layers: one row per crossing (``crossings`` = 1, ``chainage_km``,
@@ -1160,6 +1239,7 @@ def permit_register(
         na_position="last",
         kind="mergesort",
     )
+    table["permit_id"] = table["layer"] + "-" + (table.groupby("layer").cumcount() + 1).astype(str)
     table = table[PERMIT_COLUMNS].reset_index(drop=True)
     table["crossings"] = table["crossings"].astype(np.int64)
     table["n_gps"] = table["n_gps"].astype(np.int64)

@@ -430,7 +430,7 @@ def test_sample_with_existing_fibre_and_power_lines(sample_paths, tmp_path):
     boq = pd.read_csv(out / "boq.csv", dtype={"pop_id": str})
     assert list(boq.columns) == BOQ_COLUMNS and len(boq) == len(reuse.boq)
     book = openpyxl.load_workbook(out / "plan.xlsx")
-    assert book.sheetnames == ["Summary", "BOQ"]
+    assert book.sheetnames == ["Summary", "BOQ", "Roll-out"]
     assert book["BOQ"].max_row == len(reuse.boq) + 1
     routes = gpd.read_file(out / "plan.gpkg", layer="routes")
     assert {"method", "fibres", "from_node", "to_node"} <= set(routes.columns)

@@ -455,7 +455,7 @@ def test_buildable_plan_from_the_command_line(tmp_path, sample_paths, capsys):
     assert (boq.loc[boq["item"] == "aerial", "rate"] == 40000).all()
     total = boq.loc[boq["pop_id"] == "TOTAL", "amount"].sum()
     assert summary.loc["TOTAL", "cost"] == pytest.approx(total, abs=0.01)
-    assert openpyxl.load_workbook(out / "plan.xlsx").sheetnames == ["Summary", "BOQ"]
+    assert openpyxl.load_workbook(out / "plan.xlsx").sheetnames == ["Summary", "BOQ", "Roll-out"]
     # the length-only plan trenches more
     short = tmp_path / "short"
     assert _plan(sample_paths["gps"], sample_paths, short, *args, "--objective", "length") == 0

@@ -91,11 +91,13 @@ def test_relative_to_a_baseline(detour_plans):
 
 def test_every_summary_figure_and_ring_rows(sample_plans):
     table = netplan.compare(sample_plans)
-    numeric = [
-        c
-        for c in sample_plans["ring"].summary.columns
-        if pd.api.types.is_numeric_dtype(sample_plans["ring"].summary[c])
-    ]
+    numeric = []  # every plan's numeric summary figures, in order of first appearance
+    for plan in sample_plans.values():
+        numeric += [
+            c
+            for c in plan.summary.columns
+            if pd.api.types.is_numeric_dtype(plan.summary[c]) and c not in numeric
+        ]
     for name, plan in sample_plans.items():
         total = plan.summary.loc["TOTAL"]
         for column in numeric:

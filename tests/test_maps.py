@@ -499,39 +499,40 @@ def test_a_new_coloring_takes_a_few_lines(layers, monkeypatch):
     """A colouring registered as the module docs show: legend rows, colours, tooltips."""
     monkeypatch.setattr(maps, "ROUTE_COLORINGS", dict(ROUTE_COLORINGS))
 
-    @maps.register_route_coloring("phase")
-    def _color_by_phase(routes):
+    @maps.register_route_coloring("owner")
+    def _color_by_owner(routes):
         return coloring_from_column(
             routes,
-            "phase",
-            title="Roll-out phase",
+            "owner",
+            title="Cable owner",
             colors={"1": "#000000"},
-            labels={"1": "Phase <1>"},
+            labels={"1": "Owner <1>"},
         )
 
-    assert maps.ROUTE_COLORINGS["phase"] is _color_by_phase and "phase" not in ROUTE_COLORINGS
-    layers["routes"]["phase"] = ["1", "2", "1", None]
-    page = render(plan_map(**layers, color_by="phase"))
+    assert maps.ROUTE_COLORINGS["owner"] is _color_by_owner and "owner" not in ROUTE_COLORINGS
+    layers["routes"]["owner"] = ["1", "2", "1", None]
+    page = render(plan_map(**layers, color_by="owner"))
     colors = {t.split("<br>")[2]: s["color"] for t, s in route_styles(page)}
     assert colors == {
-        "Roll-out phase: Phase &lt;1&gt;": "#000000",
-        "Roll-out phase: 2": PALETTE[1],
-        "Roll-out phase: none": PALETTE[2],
+        "Cable owner: Owner &lt;1&gt;": "#000000",
+        "Cable owner: 2": PALETTE[1],
+        "Cable owner: none": PALETTE[2],
     }
     legend = control_html(page, "bottomright")
-    # by hand: phase 1 is segments 0 and 2 (2200 + 150 m), phase 2 segment 1, none the bridge
+    # by hand: owner 1 is segments 0 and 2 (2200 + 150 m), owner 2 segment 1, none the bridge
     assert (
-        "Phase &lt;1&gt; (2.4 km)" in legend and "2 (1.1 km)" in legend and "none (400 m)" in legend
+        "Owner &lt;1&gt; (2.4 km)" in legend and "2 (1.1 km)" in legend and "none (400 m)" in legend
     )
-    with pytest.raises(MissingColumnError, match="'phase' column"):
-        plan_map(**dict(layers, routes=layers["routes"].drop(columns="phase")), color_by="phase")
+    with pytest.raises(MissingColumnError, match="'owner' column"):
+        plan_map(**dict(layers, routes=layers["routes"].drop(columns="owner")), color_by="owner")
 
 
 def test_unknown_color_by():
     with pytest.raises(
-        InputError, match=r"unknown color_by 'phase'; choose one of \['kind', 'method', 'pop'\]"
+        InputError,
+        match=r"unknown color_by 'owner'; choose one of \['kind', 'method', 'phase', 'pop'\]",
     ):
-        plan_map(color_by="phase")
+        plan_map(color_by="owner")
 
 
 def test_color_by_method_with_cable_and_served_gps_in_tooltips(layers):

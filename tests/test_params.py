@@ -50,8 +50,8 @@ def test_every_numeric_field_refuses_unbounded_values(make, cls):
     assert names  # the dataclass declares its bounds
     for name in names:
         for value in BAD:
-            if value is None and name in ("corridor_width_m", "min_along_m"):
-                continue  # None means "the default width" for these
+            if value is None and name in ("corridor_width_m", "min_along_m", "lead_time_months"):
+                continue  # None means "the default" (width, lead time) for these
             with pytest.raises(ParameterError, match=rf"^{cls.__name__}\.{name} must be"):
                 make(**{name: value})
 

@@ -173,9 +173,9 @@ def test_optional_sections_only_with_their_data(hostile_planner, plan):
     bare.boq = None
     bare.sites = plan.sites.drop(columns=["optical_ok", "optical_reason"])
     absent = parse(report_html(bare)).sections
+    assert "Apply first" in absent["Roll-out"]  # every plan has a roll-out
     for title in (
         "Bill of quantities (totals)",
-        "Roll-out",
         "Facilities",
         "GPs over the optical budget",
         "Permission-aware trade-off",
@@ -192,7 +192,15 @@ def test_optional_sections_only_with_their_data(hostile_planner, plan):
             "amount": [2500.0, 300_000.0, 120_000.0],
         }
     )
-    extended.rollout = pd.DataFrame({"phase": [1, 2], "gps": [40, 52], "km": [150.5, 248.1]})
+    extended.rollout = pd.DataFrame(
+        {
+            "month": [0, 1, 12],
+            "phase": [1, 1, 2],
+            "gps_new": [40, 0, 52],
+            "gps_ready": [40, 40, 92],
+            "trench_km": [150.5, 150.5, 248.1],
+        }
+    )
     extended.facilities = pd.DataFrame({"facility": ["PHC Geedam"], "site_id": ["x1"]})
     sites = plan.sites.copy()
     sites["optical_ok"] = True

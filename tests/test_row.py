@@ -256,6 +256,39 @@ def test_parallel_road_inside_corridor_is_along():
     assert r["nh_crossings"].iloc[0] == 0
 
 
+def test_short_oblique_run_is_applied_for_with_its_crossing():
+    layer = nh_layer(NH)
+    r, c = flag_routes(
+        routes(
+            ("P1", 0, "g1;g2", LineString([P(0, 2000), P(1000, 3000)])),  # 45 degrees, to the NH
+            ("P1", 1, "g2", LineString([P(1000, 3000), P(2000, 4000)])),  # on across it
+            ("P1", 2, "g1", LineString([P(1000, 3000), P(1000, 2000)])),  # back south
+        ),
+        [layer],
+    )
+    # 15 * sqrt(2) m inside the corridor on each oblique segment, less half the width per exit
+    oblique = 15 * np.sqrt(2) - 15
+    assert r["along_nh_m"].tolist() == pytest.approx([oblique, oblique, 0], abs=1e-6)
+    assert r["nh_crossings"].tolist() == [0, 1, 0]
+    # 12.4 m along is less than min_along_m (30 m): no along item; the crossing covers it, so
+    # g1, whose path runs those metres inside the corridor, waits on the crossing too
+    assert c["kind"].tolist() == ["crossing"]
+    assert (c["segment_id"].iloc[0], c["segment_ids"].iloc[0]) == (1, "0;1")
+    assert c["gp_ids"].iloc[0] == "g1;g2"
+
+
+def test_short_run_that_does_not_cross_is_an_item():
+    layer = nh_layer(NH)
+    # a service road 10 m north of the NH for 40 m, reached and left on the north side
+    line = LineString([P(0, 3500), P(0, 3010), P(40, 3010), P(40, 3500)])
+    r, c = flag_routes(routes(("P1", 0, "g1", line)), [layer])
+    assert r["along_nh_m"].iloc[0] == pytest.approx(50 - 30, abs=1e-6)
+    assert c["kind"].tolist() == ["along"]
+    assert c["length_m"].iloc[0] == pytest.approx(20, abs=1e-6)
+    permits = permit_register(c, [layer])
+    assert permits["permit_id"].tolist() == ["nh-1"]
+
+
 def test_annotate_half_crossing_rule():
     bent = LineString([P(-5000, 3000), P(0, 3000), P(5000, 3500)])  # bends at x=0
     layer = nh_layer(bent)
