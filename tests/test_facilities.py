@@ -110,7 +110,7 @@ def test_facility_outputs(village_plan, tmp_path):
     assert sorted(listed.index) == sorted(village_plan.facilities.index)
     assert {"lon", "lat", "reason", "served_by"} <= set(listed.columns)
     book = openpyxl.load_workbook(out / "plan.xlsx")
-    assert book.sheetnames == ["Summary", "Roll-out", "Facilities"]
+    assert book.sheetnames == ["Summary", "BOQ", "Roll-out", "Facilities"]
     layer = gpd.read_file(out / "plan.gpkg", layer="facilities")
     assert len(layer) == 6
 
