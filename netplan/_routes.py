@@ -1,11 +1,16 @@
 """From GP assignments to designed route segments: one :class:`~netplan.design.Design` per PoP,
 then the routes table (one row per segment) and the rings table.
 
+Two ways to the designs: :func:`design_pops` designs each PoP for GPs already assigned to it;
+:func:`design_joint` assigns and designs at once (a Steiner forest rooted at the PoPs, see
+:mod:`netplan.joint`), so a GP may join another PoP's trench.
+
 Private plumbing of :mod:`netplan.planner`; the graph work itself is in :mod:`netplan.design`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +23,16 @@ from tqdm.auto import tqdm
 
 from netplan._csr import CSRGraph
 from netplan._errors import NetplanError
-from netplan.design import Design, design_routes
+from netplan.assign import fit_capacity, node_to_pop, over_capacity_reason
+from netplan.design import Design, _root_edges, design_routes
+from netplan.joint import OVER_CAPACITY, steiner_forest
 from netplan.network import RoadNetwork
 from netplan.params import DesignOptions
 
 __all__ = [
     "PopDesigns",
     "design_pops",
+    "design_joint",
     "routes_frame",
     "ring_hops",
     "ROUTE_COLUMNS",
@@ -81,6 +89,20 @@ class PopDesigns:
     gp_nodes: dict[str, pd.Series] = field(default_factory=dict)
     roots: dict[str, int] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+
+    def weight(self, weights: np.ndarray) -> float:
+        """Total weight of the designs' edges (an edge in two designs counts twice)."""
+        return float(sum(weights[d.edges].sum() for d in self.designs.values()))
+
+    def only(self, pop_ids: tuple[str, ...]) -> PopDesigns:
+        """The designs of ``pop_ids`` alone."""
+        keep = set(pop_ids)
+        return PopDesigns(
+            designs={p: d for p, d in self.designs.items() if p in keep},
+            gp_nodes={p: n for p, n in self.gp_nodes.items() if p in keep},
+            roots={p: r for p, r in self.roots.items() if p in keep},
+            failures={p: f for p, f in self.failures.items() if p in keep},
+        )
 
     def route_m(self, index: pd.Index) -> pd.Series:
         """Distance along its PoP's design from the PoP to each GP (NaN where not designed)."""
@@ -141,6 +163,132 @@ def design_pops(
         out.gp_nodes[str(pop_id)] = nodes
         out.roots[str(pop_id)] = root
     return out
+
+
+def design_joint(
+    network: RoadNetwork,
+    weights: np.ndarray,
+    nearest: pd.DataFrame,
+    capacity: pd.Series,
+    options: DesignOptions,
+    *,
+    csr: CSRGraph,
+    length_csr: CSRGraph,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, PopDesigns]:
+    """Assign GPs to PoPs and design their trees as one problem: a Steiner forest rooted at the
+    PoPs (:func:`netplan.joint.steiner_forest`) under the routing ``weights``.
+
+    When a capacity binds, the forest kept within capacity is compared with the nearest-PoP
+    assignment kept within capacity (:func:`netplan.assign.fit_capacity`) and one tree per PoP;
+    the plan serving more GPs, then the lighter, is returned.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    weights
+        Routing weight of every edge (length plus any permission penalties).
+    nearest
+        The nearest-PoP assignment (:func:`netplan.assign.assign_to_pops`): its GPs without a
+        reason are the forest's terminals, the others keep their reasons.
+    capacity
+        The most GPs each PoP may serve, by PoP id (inf: no limit).
+    options
+        The design options (service area of the per-PoP trees compared under capacity).
+    csr, length_csr
+        The network weighted by ``weights`` and by length (road distances for ``network_m``).
+    progress
+        Show progress bars.
+
+    Returns
+    -------
+    assignment, designs
+        The assignment (``pop_id`` = the root of the GP's tree, ``network_m`` = its road
+        distance to that PoP, ``reason`` for GPs left over) and one tree per PoP serving GPs.
+    """
+    assignment, designs = _forest_designs(
+        network, weights, nearest, capacity, length_csr=length_csr, progress=progress
+    )
+    served = assignment.loc[assignment["reason"] == "", "pop_id"].value_counts()
+    if not (served.reindex(capacity.index, fill_value=0) >= capacity).any():
+        return assignment, designs
+    per_pop = fit_capacity(nearest, network, capacity, csr=length_csr, can_move=True)
+    tree = dataclasses.replace(options, topology="tree")
+    alternative = design_pops(network, weights, per_pop, tree, csr=csr, progress=progress)
+    for pop_id, reason in alternative.failures.items():
+        per_pop.loc[per_pop["pop_id"] == pop_id, "reason"] = reason
+    scores = [
+        (-int((table["reason"] == "").sum()), made.weight(weights))
+        for table, made in ((assignment, designs), (per_pop, alternative))
+    ]
+    log.info("within capacity: joint forest %s, per-PoP trees %s (GPs left over, weight)", *scores)
+    if scores[1] < scores[0]:
+        return per_pop, alternative
+    return assignment, designs
+
+
+def _forest_designs(
+    network: RoadNetwork,
+    weights: np.ndarray,
+    nearest: pd.DataFrame,
+    capacity: pd.Series,
+    *,
+    length_csr: CSRGraph,
+    progress: bool,
+) -> tuple[pd.DataFrame, PopDesigns]:
+    """The joint assignment and the trees of the Steiner forest rooted at the PoPs."""
+    u, v, length = network.arrays()
+    owner = node_to_pop(network.pops.loc[network.pops["status"] == "ok", "node"].astype(np.int64))
+    roots = np.asarray(sorted(owner), dtype=np.int64)
+    pop_ids = [owner[r] for r in roots.tolist()]
+    assignment = nearest.copy()
+    todo = assignment.index[assignment["reason"] == ""]
+    nodes = network.gps.loc[todo, "node"].astype(np.int64).to_numpy()
+    forest = steiner_forest(
+        len(network.nodes),
+        u,
+        v,
+        weights,
+        roots,
+        nodes,
+        capacity=capacity.reindex(pop_ids).to_numpy(dtype=float),
+        progress=progress,
+    )
+    served = forest.root_of >= 0
+    assignment.loc[todo[served], "pop_id"] = [pop_ids[r] for r in forest.root_of[served]]
+    for gp_id in todo[forest.reason == OVER_CAPACITY]:
+        pop_id = assignment.at[gp_id, "pop_id"]
+        assignment.at[gp_id, "reason"] = over_capacity_reason(
+            pop_id, capacity[pop_id], can_move=True
+        )
+    designs = PopDesigns()
+    gp_nodes = pd.Series(nodes[served], index=todo[served])
+    by_pop = assignment.loc[todo[served], "pop_id"]
+    for r, tree in enumerate(forest.trees):
+        mine = gp_nodes[by_pop == pop_ids[r]]
+        if mine.empty:
+            continue
+        designs.designs[pop_ids[r]] = _root_edges(
+            tree, u, v, length, int(roots[r]), set(mine.tolist()) - {int(roots[r])}
+        )
+        designs.gp_nodes[pop_ids[r]] = mine
+        designs.roots[pop_ids[r]] = int(roots[r])
+    assignment.loc[todo, "network_m"] = np.nan
+    assignment.loc[gp_nodes.index, "network_m"] = _road_distances(designs, length_csr)
+    return assignment, designs
+
+
+def _road_distances(designs: PopDesigns, length_csr: CSRGraph) -> pd.Series:
+    """Each designed GP's road distance to its PoP (a search bounded by its distance along
+    the design, which is never shorter)."""
+    out = []
+    for pop_id, nodes in designs.gp_nodes.items():
+        depth = designs.designs[pop_id].depth
+        reach = max((depth.get(int(n), 0.0) for n in nodes.tolist()), default=0.0)
+        dist, _ = length_csr.dijkstra(designs.roots[pop_id], limit=reach * (1 + 1e-9) + 1e-6)
+        out.append(pd.Series(dist[nodes.to_numpy()], index=nodes.index))
+    return pd.concat(out) if out else pd.Series(dtype=float)
 
 
 def _gps_by_node(nodes: pd.Series) -> dict[int, list[str]]:

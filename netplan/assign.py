@@ -1,4 +1,5 @@
-"""Assign each GP to a PoP: by a shared attribute or by least road distance."""
+"""Assign each GP to a PoP: by a shared attribute or by least road distance, within each PoP's
+capacity (a ``capacity`` column on the PoPs, or one limit for all)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from netplan._csr import CSRGraph
-from netplan._errors import MissingColumnError
+from netplan._errors import InputError, MissingColumnError
 from netplan._validate import ids_to_str
 
 if TYPE_CHECKING:
@@ -17,12 +18,23 @@ if TYPE_CHECKING:
 
     from netplan.network import RoadNetwork
 
-__all__ = ["assign_to_pops"]
+__all__ = [
+    "assign_to_pops",
+    "node_to_pop",
+    "capacity_column",
+    "pop_capacities",
+    "fit_capacity",
+    "over_capacity_reason",
+    "CAPACITY_COLUMN",
+]
+
+CAPACITY_COLUMN = "capacity"
+"""PoP column holding the most GPs each PoP may serve (e.g. its OLT ports)."""
 
 log = logging.getLogger(__name__)
 
 
-def _node_to_pop(pop_nodes: pd.Series) -> dict[int, str]:
+def node_to_pop(pop_nodes: pd.Series) -> dict[int, str]:
     """Map each PoP node to one PoP id (the smallest id where PoPs share a node)."""
     mapping: dict[int, str] = {}
     for pop_id, node in sorted(pop_nodes.items(), key=lambda kv: str(kv[0])):
@@ -85,7 +97,7 @@ def assign_to_pops(
     if by is None:
         nodes = ok_pops["node"].astype(np.int64).to_numpy()
         dist, _, sources = csr.dijkstra(np.unique(nodes), multi=True)
-        owner = _node_to_pop(ok_pops["node"].astype(np.int64))
+        owner = node_to_pop(ok_pops["node"].astype(np.int64))
         ids = gp_table.index[ok_gps]
         gp_nodes = gp_table.loc[ids, "node"].astype(np.int64).to_numpy()
         reach = np.isfinite(dist[gp_nodes])
@@ -143,3 +155,133 @@ def _pop_key_values(pops: gpd.GeoDataFrame | None, by: str, pop_key: str | None)
     if "name" in pops.columns:
         keys.append(pops["name"])
     return keys
+
+
+def capacity_column(pops: pd.DataFrame) -> pd.Series:
+    """The PoPs' ``capacity`` column as numbers (NaN where empty or absent).
+
+    Raises
+    ------
+    InputError
+        Values that are not whole numbers >= 0 (the message names the PoPs).
+
+    Examples
+    --------
+    >>> capacity_column(pd.DataFrame({"capacity": ["12", " 8", "", None]}, index=list("abcd")))
+    a    12.0
+    b     8.0
+    c     NaN
+    d     NaN
+    Name: capacity, dtype: float64
+    """
+    if CAPACITY_COLUMN not in pops.columns:
+        return pd.Series(np.nan, index=pops.index, name=CAPACITY_COLUMN)
+    raw = pops[CAPACITY_COLUMN].map(lambda x: x.strip() if isinstance(x, str) else x)
+    blank = raw.isna() | (raw == "")
+    values = pd.to_numeric(raw.where(~blank), errors="coerce").astype(float)
+    whole = values.notna() & np.isfinite(values) & (values >= 0) & (values == np.floor(values))
+    bad = raw.index[~blank & ~whole]
+    if len(bad):
+        shown = ", ".join(f"{i!s} ({raw.at[i]!r})" for i in bad[:10]) + (
+            " ..." if len(bad) > 10 else ""
+        )
+        raise InputError(
+            f"PoP column {CAPACITY_COLUMN!r} must hold whole numbers >= 0 (GPs a PoP may serve); "
+            f"PoPs {shown} do not: fix them or leave the cells empty (no limit)"
+        )
+    return values.rename(CAPACITY_COLUMN)
+
+
+def pop_capacities(column: pd.Series, default: int | None) -> pd.Series:
+    """Each PoP's capacity: its ``capacity`` value where given, else ``default`` (inf: no limit)."""
+    return column.fillna(np.inf if default is None else float(default))
+
+
+def over_capacity_reason(pop_id: str, limit: float, *, can_move: bool) -> str:
+    """Why a GP is left over: its PoP is full (and, when GPs may move, so is every other it can
+    reach)."""
+    full = f"PoP {pop_id} is full (capacity: {limit:g} GP{'' if limit == 1 else 's'})"
+    if can_move:
+        return f"{full} and no PoP with room can reach it; raise pop_capacity or the PoPs' capacity"
+    return f"{full} and assign_by keeps GPs on their own PoP; raise its capacity"
+
+
+def fit_capacity(
+    assignment: pd.DataFrame,
+    network: RoadNetwork,
+    capacity: pd.Series,
+    *,
+    csr: CSRGraph,
+    can_move: bool,
+) -> pd.DataFrame:
+    """Keep every PoP within ``capacity`` (by PoP id).
+
+    With ``can_move`` the GPs of a full PoP whose road distance grows least move to the nearest
+    PoP with room; GPs that cannot move are left over, the farthest first, with a reason.
+
+    Parameters
+    ----------
+    assignment
+        As returned by :func:`assign_to_pops`.
+    network
+        The road network the assignment was made on.
+    capacity
+        The most GPs each PoP may serve (inf: no limit).
+    csr
+        The length-weighted graph of ``network``.
+    can_move
+        Whether GPs may change PoP (not when assigned by a column).
+    """
+    result = assignment.copy()
+    while True:
+        count = _counts(result, capacity.index)
+        over = count.index[count > capacity]
+        if not len(over):
+            return result
+        if can_move and _move_to_room(result, network, capacity, count, csr):
+            continue
+        for pop_id in over:
+            mine = result[(result["pop_id"] == pop_id) & (result["reason"] == "")]
+            excess = int(count[pop_id] - capacity[pop_id])
+            farthest = mine.sort_values("network_m", ascending=False, kind="stable").index[:excess]
+            reason = over_capacity_reason(pop_id, capacity[pop_id], can_move=can_move)
+            result.loc[farthest, "reason"] = reason
+
+
+def _counts(assignment: pd.DataFrame, pops: pd.Index) -> pd.Series:
+    served = assignment[assignment["reason"] == ""]
+    return served.groupby("pop_id").size().reindex(pops, fill_value=0)
+
+
+def _move_to_room(
+    result: pd.DataFrame,
+    network: RoadNetwork,
+    capacity: pd.Series,
+    count: pd.Series,
+    csr: CSRGraph,
+) -> bool:
+    """One round: GPs of full PoPs, least extra distance first, to the nearest PoP with room."""
+    pops = network.pops.reindex(capacity.index)
+    room = pops[(count < capacity) & (pops["status"] == "ok")]
+    if room.empty:
+        return False
+    dist, _, sources = csr.dijkstra(np.unique(room["node"].astype(np.int64)), multi=True)
+    owner = node_to_pop(room["node"].astype(np.int64))
+    full = count.index[count > capacity]
+    movable = result[result["pop_id"].isin(full) & (result["reason"] == "")].copy()
+    nodes = network.gps.loc[movable.index, "node"].astype(np.int64).to_numpy()
+    movable["to_m"] = dist[nodes]
+    movable["source"] = sources[nodes]
+    movable = movable[np.isfinite(movable["to_m"])]
+    movable["extra"] = movable["to_m"] - movable["network_m"]
+    movable = movable.rename_axis("gp").sort_values(["extra", "gp"], kind="stable")
+    moved = False
+    for gp_id, row in movable.iterrows():
+        target = owner[int(row["source"])]
+        if count[row["pop_id"]] <= capacity[row["pop_id"]] or count[target] >= capacity[target]:
+            continue
+        count[row["pop_id"]] -= 1
+        count[target] += 1
+        result.loc[gp_id, ["pop_id", "network_m"]] = [target, row["to_m"]]
+        moved = True
+    return moved

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from netplan._checks import Bounds, bounds_of, check_number
+from netplan._checks import bounds_of, check_number
 from netplan._errors import InputError, NetplanError, NetplanWarning
 
 __all__ = ["main"]
@@ -45,9 +45,10 @@ _NUMBER_OPTIONS = {
     "--forest-width": ("netplan.row", "RowLayer", "corridor_width_m"),
     "--reuse-corridor": ("netplan.params", "NetworkOptions", "reuse_corridor_m"),
     "--facility-colocated": ("netplan.facilities", "FacilityOptions", "colocated_m"),
+    "--ring-size": ("netplan.params", "DesignOptions", "ring_size"),
+    "--pop-capacity": ("netplan.params", "DesignOptions", "pop_capacity"),
 }
 """Numeric options and the dataclass field whose bounds they share."""
-_RING_SIZE = Bounds(minimum=1, integer=True, unit="GPs")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,7 +66,6 @@ def _check_numbers(args: argparse.Namespace) -> None:
         if value is not None:
             bounds = bounds_of(getattr(importlib.import_module(module), owner), field)
             setattr(args, dest, check_number(value, bounds, name=option))
-    args.ring_size = check_number(args.ring_size, _RING_SIZE, name="--ring-size")
 
 
 def _add_plan_options(parser: argparse.ArgumentParser) -> None:
@@ -91,6 +91,18 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pop-key", metavar="COLUMN", help="PoP column matched against --assign-by"
+    )
+    parser.add_argument(
+        "--pop-capacity",
+        type=float,
+        metavar="N",
+        help="most GPs one PoP may serve (a 'capacity' column on the PoPs overrides it per PoP)",
+    )
+    parser.add_argument(
+        "--no-joint",
+        action="store_true",
+        help="assign each GP to its nearest PoP first, then design one tree per PoP (default: "
+        "assignment and shared trench designed together, so GPs may join another PoP's trench)",
     )
     parser.add_argument(
         "--row-layer",
@@ -437,6 +449,8 @@ def _run(args: argparse.Namespace) -> int:
         ring_size=args.ring_size,
         assign_by=args.assign_by,
         pop_key=args.pop_key,
+        pop_capacity=args.pop_capacity,
+        joint=not args.no_joint,
         options=NetworkOptions(
             heal_tolerance_m=args.heal_tolerance,
             max_spur_m=args.max_spur,
@@ -560,6 +574,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 return exc.code if isinstance(exc.code, int) else 2
             debug = args.debug
             _setup_logging(args)
+            log.debug("starting: netplan %s", " ".join(map(str, argv or sys.argv[1:])))
             return _run(args)
     except NetplanError as exc:
         _fail(f"netplan: error: {exc}", debug=debug)

@@ -12,6 +12,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from netplan._checks import Bounds, bounded, check_fields, check_number
 from netplan._errors import InputError, ParameterError
 from netplan.boq import BuildRules, Rates
@@ -247,9 +249,10 @@ class DesignOptions:
     Parameters
     ----------
     topology
-        ``"tree"``: shared-trench Steiner tree per PoP; ``"star"``: independent shortest paths,
-        one cable per GP; ``"ring"``: rings of at most ``ring_size`` GPs that leave the PoP and
-        come back to it another way where the roads allow (see :mod:`netplan.design`).
+        ``"tree"``: shared-trench Steiner trees; ``"star"``: independent shortest paths to the
+        nearest PoP, one cable per GP; ``"ring"``: rings of at most ``ring_size`` GPs that leave
+        the PoP and come back to it another way where the roads allow (see
+        :mod:`netplan.design`).
     ring_size
         Most GP locations on one ring (GPs at one spot are one stop).
     ring_diversity
@@ -264,11 +267,23 @@ class DesignOptions:
     service_slack, service_margin_m
         A PoP's design considers the road nodes within ``service_slack`` times the road distance
         to its farthest GP plus ``service_margin_m`` (larger: slower, rarely shorter).
+    pop_capacity
+        The most GPs one PoP may serve (e.g. its OLT ports); a ``capacity`` column on the PoPs
+        overrides it per PoP. GPs over capacity move to the PoP that adds the least trench;
+        those no PoP with room can take are listed with a reason. None: no limit.
+    joint
+        With trees and rings and no ``assign_by``: assign GPs and design the trench as one
+        problem, so a GP may join another PoP's trench (:mod:`netplan.joint`). False: each GP
+        to its nearest PoP by road first, then one tree per PoP (kept for comparison).
 
     Examples
     --------
     >>> DesignOptions(topology="ring", ring_size=8).ring_size
     8
+    >>> DesignOptions(pop_capacity=0)
+    Traceback (most recent call last):
+    ...
+    netplan._errors.ParameterError: DesignOptions.pop_capacity must be a whole number from 1 to 1e+06 GPs, got 0 GPs
     >>> DesignOptions(topology="mesh")
     Traceback (most recent call last):
     ...
@@ -303,16 +318,32 @@ class DesignOptions:
         unit="m",
         why="a margin that wide is the whole network; use a smaller margin",
     )
+    pop_capacity: int | None = bounded(
+        None,
+        minimum=1,
+        integer=True,
+        maximum=1_000_000,
+        unit="GPs",
+        why="no PoP serves that many GPs; leave pop_capacity=None for no limit",
+    )
+    joint: bool = True
 
     def __post_init__(self) -> None:
         if self.topology not in TOPOLOGIES:
             choices = ", ".join(repr(t) for t in TOPOLOGIES)
             raise InputError(f"topology must be one of {choices}; got {self.topology!r}")
         check_fields(self)
+        if not isinstance(self.joint, bool | np.bool_):
+            raise InputError(f"DesignOptions.joint must be True or False, got {self.joint!r}")
         for name in ("assign_by", "pop_key"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, str) and value.strip()):
                 raise InputError(f"DesignOptions.{name} must be a column name, got {value!r}")
+
+    @property
+    def uses_joint_design(self) -> bool:
+        """True when GPs are assigned and the trench designed as one problem (see ``joint``)."""
+        return bool(self.joint) and self.assign_by is None and self.topology != "star"
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:

@@ -7,9 +7,17 @@ road edge against the right-of-way layers **once**. :meth:`Planner.plan` then de
 weights of a cost model, the assignment of GPs to PoPs, the routes without penalties a
 permission-aware plan is compared with) is computed once and reused.
 
-Steps of one plan: assign GPs to PoPs (:mod:`netplan.assign`) → design each PoP's routes
-(:mod:`netplan.design`) → flag right-of-way crossings and register permits (:mod:`netplan.row`)
-→ tables (sites, PoPs, summary).
+Steps of one plan: assign GPs to PoPs and design the routes → flag right-of-way crossings and
+register permits (:mod:`netplan.row`) → tables (sites, PoPs, summary). The design step is one of:
+
+* shared-trench trees and rings with GPs assigned by road distance (the default): assignment
+  and trench are one problem, a Steiner forest rooted at the PoPs (:mod:`netplan.joint`);
+  rings then run per PoP over the GPs of its tree;
+* stars, ``joint=False``: each GP to its nearest PoP by road (:mod:`netplan.assign`), then
+  each PoP's design (:mod:`netplan.design`);
+* ``assign_by``: each GP to the PoP of its group, then each PoP's design.
+
+PoP capacities (``pop_capacity`` or a ``capacity`` column on the PoPs) apply to all three.
 """
 
 from __future__ import annotations
@@ -31,9 +39,9 @@ from netplan._assemble import Designed, assemble
 from netplan._csr import CSRGraph
 from netplan._errors import InputError
 from netplan._reuse import runs_along
-from netplan._routes import PopDesigns, design_pops, ring_hops, routes_frame
+from netplan._routes import PopDesigns, design_joint, design_pops, ring_hops, routes_frame
 from netplan._validate import check_same_area, check_within_extent, path_of, short_list
-from netplan.assign import assign_to_pops
+from netplan.assign import assign_to_pops, capacity_column, fit_capacity, pop_capacities
 from netplan.boq import METHODS, construction_costs, underground_cost_per_m
 from netplan.crs import WGS84
 from netplan.facilities import FacilityOptions, facility_places
@@ -143,6 +151,8 @@ class Planner:
     reuse
         Every network edge: whether it runs along existing fibre (``existing``) or a power
         line (``aerial``).
+    capacity
+        The PoPs' ``capacity`` column as numbers (NaN where empty or absent).
     inputs
         The input files, resolved.
 
@@ -200,6 +210,7 @@ class Planner:
         highways_gdf = nio.load_highways(highways) if highways is not None else None
         self.existing = nio.load_existing(existing) if existing is not None else None
         self.power_lines = nio.load_power_lines(power_lines) if power_lines is not None else None
+        self.capacity = capacity_column(self.pops)
         self._check_extents(roads_gdf, [forest_gdf, highways_gdf, self.existing, self.power_lines])
         self.network: RoadNetwork = build_network(
             roads_gdf,
@@ -217,6 +228,7 @@ class Planner:
         self._methods: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._graphs: dict[tuple, CSRGraph] = {}
         self._assignments: dict[tuple, pd.DataFrame] = {}
+        self._joint: dict[tuple, tuple[pd.DataFrame, PopDesigns]] = {}
         self._designed: dict[tuple, Designed] = {}
 
     def __repr__(self) -> str:
@@ -323,19 +335,67 @@ class Planner:
             )
         return self._graphs[key]
 
-    def assignment(self, design: DesignOptions) -> pd.DataFrame:
-        """GP → PoP for ``design``'s assignment rule (see :func:`netplan.assign.assign_to_pops`)."""
-        key = (design.assign_by, design.pop_key)
+    def assignment(self, design: DesignOptions, costs: CostModel = CostModel()) -> pd.DataFrame:
+        """GP → PoP for ``design``: the roots of the joint design under ``costs`` (see
+        :attr:`DesignOptions.uses_joint_design`), else by road distance or by a column
+        (:func:`netplan.assign.assign_to_pops`), within the PoPs' capacities."""
+        if design.uses_joint_design:
+            return self._joint_design(design, costs)[0]
+        can_move = design.assign_by is None
+        key = (design.assign_by, design.pop_key, design.pop_capacity)
+        if key not in self._assignments:
+            assignment = self._assign(design.assign_by, design.pop_key)
+            capacity = pop_capacities(self.capacity, design.pop_capacity)
+            if np.isfinite(capacity).any():
+                assignment = fit_capacity(
+                    assignment,
+                    self.network,
+                    capacity,
+                    csr=self.graph(_BY_LENGTH),
+                    can_move=can_move,
+                )
+            self._assignments[key] = assignment
+        return self._assignments[key]
+
+    def _assign(self, by: str | None, pop_key: str | None) -> pd.DataFrame:
+        """GP → PoP by road distance or by a column, capacities aside (cached)."""
+        key = ("uncapped", by, pop_key)
         if key not in self._assignments:
             self._assignments[key] = assign_to_pops(
                 self.network,
                 gps=self.gps,
                 pops=self.pops,
-                by=design.assign_by,
-                pop_key=design.pop_key,
+                by=by,
+                pop_key=pop_key,
                 csr=self.graph(_BY_LENGTH),
             )
         return self._assignments[key]
+
+    def _joint_design(
+        self, design: DesignOptions, costs: CostModel
+    ) -> tuple[pd.DataFrame, PopDesigns]:
+        """The joint assignment and trees of every PoP under ``costs`` (cached; the service
+        area options matter only to the per-PoP trees compared when a capacity binds)."""
+        key = (
+            _routing_key(costs),
+            design.pop_capacity,
+            design.service_slack,
+            design.service_margin_m,
+        )
+        if key not in self._joint:
+            if len(self._joint) >= _CACHED_DESIGNS:
+                self._joint.pop(next(iter(self._joint)))
+            self._joint[key] = design_joint(
+                self.network,
+                self.weights(costs),
+                self._assign(None, None),
+                pop_capacities(self.capacity, design.pop_capacity),
+                design,
+                csr=self.graph(costs),
+                length_csr=self.graph(_BY_LENGTH),
+                progress=self.progress,
+            )
+        return self._joint[key]
 
     # ------------------------------------------------------------------ one variant
     def plan(
@@ -361,7 +421,8 @@ class Planner:
             Rates, build rules, objective and routing penalties;
             :meth:`CostModel.permission_aware` avoids permissions.
         pops
-            Plan only these PoPs (ids) and the GPs assigned to them; default every PoP.
+            Plan only these PoPs (ids) and the GPs assigned to them; default every PoP. With
+            the joint design, the GPs and trees these PoPs have in the plan of every PoP.
         permit_threshold_ha
             Forest area per division above which general approval does not apply (flagged).
         optical
@@ -427,17 +488,21 @@ class Planner:
         key = (design, _routing_key(costs), costs.rates, costs.build, selected)
         if key in self._designed:
             return self._designed[key]
-        assignment = self.assignment(design)
+        assignment = self.assignment(design, costs)
         if selected is not None:
             assignment = assignment[assignment["pop_id"].isin(selected)]
-        designs = design_pops(
-            self.network,
-            self.weights(costs),
-            assignment,
-            design,
-            csr=self.graph(costs),
-            progress=self.progress,
-        )
+        if design.uses_joint_design and design.topology == "tree":
+            designs = self._joint_design(design, costs)[1]
+            designs = designs if selected is None else designs.only(selected)
+        else:
+            designs = design_pops(
+                self.network,
+                self.weights(costs),
+                assignment,
+                design,
+                csr=self.graph(costs),
+                progress=self.progress,
+            )
         made = _flagged(
             self.network, self.layers, designs, assignment, design, self.methods(costs)[0]
         )

@@ -12,11 +12,13 @@ The properties are what a planner must guarantee whatever the input:
    whose per-segment ``gp_ids`` and per-GP ``route_m`` agree with that tree;
 3. the trench total equals the sum of segment lengths and of the per-PoP rows;
 4. shuffling input rows changes nothing;
-5. a Steiner tree is never longer than the star (union of shortest paths), and star routes are
-   shortest paths;
-6. a GP's route along the tree is never shorter than its shortest network path, and GPs go to
-   their nearest PoP by road;
-7. a tree lays one cable per trench, a star one cable per GP.
+5. shared-trench trees are never longer than the star (union of shortest paths): in total for
+   the joint design, per PoP for per-PoP trees (``joint=False``); star routes are shortest paths;
+6. a GP's route along the tree is never shorter than its shortest network path from its PoP,
+   and with per-PoP trees GPs go to their nearest PoP by road;
+7. a tree lays one cable per trench, a star one cable per GP;
+8. with a PoP capacity no PoP serves more GPs, each PoP's routes still form one tree, and a GP
+   is left over only when every PoP it can reach is full.
 
 ``NETPLAN_PROPERTY_EXAMPLES=500`` runs a longer search than the default 25 examples per test.
 """
@@ -259,10 +261,9 @@ def test_every_gp_routed_or_has_reason(case: Case, topology: str) -> None:
 # --------------------------------------------------------------------------------------------
 # 2. each PoP's routes form one tree holding its PoP and routed GPs
 # --------------------------------------------------------------------------------------------
-@SETTINGS
-@given(cases(), st.sampled_from(("tree", "star")))
-def test_routes_form_a_tree_per_pop(case: Case, topology: str) -> None:
-    p = run_plan(case, topology=topology)
+def _check_pop_trees(p: netplan.Plan) -> None:
+    """Each PoP's routes form one tree holding the PoP and its routed GPs, whose leaves are GPs,
+    and whose per-segment ``gp_ids`` and per-GP ``route_m`` agree with that tree."""
     trees = _pop_trees(p)
     gp_nodes = p.network.gps["node"]
     routed = p.sites[p.sites["routed"]]
@@ -298,6 +299,12 @@ def test_routes_form_a_tree_per_pop(case: Case, topology: str) -> None:
             assert served == len(listed)
     # segments of different PoPs may share a road, but each PoP's rows are its own
     assert set(p.routes["pop_id"]) <= set(p.pops.index)
+
+
+@SETTINGS
+@given(cases(), st.sampled_from(("tree", "star")), st.booleans())
+def test_routes_form_a_tree_per_pop(case: Case, topology: str, joint: bool) -> None:
+    _check_pop_trees(run_plan(case, topology=topology, joint=joint))
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,15 +404,21 @@ def test_shuffled_rows_give_the_same_plan(case: Case, seed: int, topology: str) 
 def test_tree_never_longer_than_star(case: Case) -> None:
     # length-only plans: shortest-path stars against the shortest trees
     length = netplan.CostModel(objective="length")
-    tree = run_plan(case, topology="tree", costs=length)
     star = run_plan(case, topology="star", costs=length)
+    per_pop = run_plan(case, topology="tree", joint=False, costs=length)
+    joint = run_plan(case, topology="tree", costs=length)
     cols = ["pop_id", "routed"]
-    pd.testing.assert_frame_equal(pd.DataFrame(tree.sites[cols]), pd.DataFrame(star.sites[cols]))
-    t_len = tree.routes.groupby("pop_id")["length_m"].sum()
+    pd.testing.assert_frame_equal(pd.DataFrame(per_pop.sites[cols]), pd.DataFrame(star.sites[cols]))
+    t_len = per_pop.routes.groupby("pop_id")["length_m"].sum()
     s_len = star.routes.groupby("pop_id")["length_m"].sum()
-    for pop_id in tree.pops.index:
+    for pop_id in per_pop.pops.index:
         t, s = float(t_len.get(pop_id, 0.0)), float(s_len.get(pop_id, 0.0))
         assert t <= s + TOL_M, f"PoP {pop_id}: tree {t:.3f} m > star {s:.3f} m"
+    # the joint design routes the same GPs (perhaps from another PoP) on no more trench
+    assert joint.sites["routed"].equals(star.sites["routed"])
+    joint_m = float(joint.routes["length_m"].sum())
+    assert joint_m <= float(star.routes["length_m"].sum()) + TOL_M
+    assert joint_m <= float(per_pop.routes["length_m"].sum()) + TOL_M
     routed = star.sites[star.sites["routed"]]
     np.testing.assert_allclose(
         routed["route_m"].to_numpy(float), routed["network_m"].to_numpy(float), atol=TOL_M
@@ -416,9 +429,9 @@ def test_tree_never_longer_than_star(case: Case) -> None:
 # 6. a route along the tree is never shorter than the shortest path
 # --------------------------------------------------------------------------------------------
 @SETTINGS
-@given(cases())
-def test_tree_route_not_shorter_than_shortest_path(case: Case) -> None:
-    p = run_plan(case, topology="tree")
+@given(cases(), st.booleans())
+def test_tree_route_not_shorter_than_shortest_path(case: Case, joint: bool) -> None:
+    p = run_plan(case, topology="tree", joint=joint)
     routed = p.sites[p.sites["routed"]]
     route, network = routed["route_m"].to_numpy(float), routed["network_m"].to_numpy(float)
     assert (route >= network - TOL_M).all(), routed[route < network - TOL_M]
@@ -430,6 +443,8 @@ def test_tree_route_not_shorter_than_shortest_path(case: Case) -> None:
         assert nx.shortest_path_length(g, src, dst, weight="length") == pytest.approx(
             row["network_m"], abs=1e-6
         )
+        if joint:
+            continue
         # nearest-PoP assignment: no other routed PoP is strictly nearer by road
         for other, pop_row in p.network.pops.iterrows():
             if pop_row["status"] != "ok" or other == row["pop_id"]:
@@ -439,6 +454,34 @@ def test_tree_route_not_shorter_than_shortest_path(case: Case) -> None:
             except nx.NetworkXNoPath:
                 continue
             assert d >= row["network_m"] - 1e-6, f"{gp} is nearer to {other} than {row['pop_id']}"
+
+
+# --------------------------------------------------------------------------------------------
+# 8. PoP capacity
+# --------------------------------------------------------------------------------------------
+@SETTINGS
+@given(cases(), st.integers(1, 5), st.sampled_from(("tree", "star")), st.booleans())
+def test_pop_capacity_is_respected_and_nothing_is_lost(
+    case: Case, capacity: int, topology: str, joint: bool
+) -> None:
+    p = run_plan(case, topology=topology, joint=joint, pop_capacity=capacity)
+    assert sorted(p.sites.index) == sorted(case.gps["site_id"])
+    routed = p.sites["routed"].astype(bool)
+    assert (p.sites.loc[~routed, "reason"].str.strip() != "").all()
+    assert (p.sites[routed].groupby("pop_id").size() <= capacity).all()
+    if topology == "tree":
+        _check_pop_trees(p)
+    # a GP is left over for capacity only when every PoP it can reach by road is full
+    full = p.sites.loc[~routed, "reason"].str.contains("is full")
+    served = p.sites[routed].groupby("pop_id").size().reindex(p.pops.index, fill_value=0)
+    g = p.network.graph
+    for gp in full.index[full]:
+        reach = nx.node_connected_component(g, int(p.network.gps.at[gp, "node"]))
+        ok = p.network.pops[(p.network.pops["status"] == "ok")]
+        near = ok.index[ok["node"].astype(int).isin(reach)]
+        # PoPs sharing a node with a smaller id are never used (the smaller id serves)
+        first = ok.loc[near].reset_index().groupby("node")["site_id"].min()
+        assert (served[first.to_numpy()] >= capacity).all(), gp
 
 
 # --------------------------------------------------------------------------------------------
