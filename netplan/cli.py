@@ -9,6 +9,7 @@ Errors print one line (``netplan: error: ...``) and exit non-zero; ``--debug`` s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import traceback
@@ -116,6 +117,83 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
 
 
+def _add_partition_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "partitions",
+        "split a large area by a column of the sites and PoPs; plan the parts one after another "
+        "(less memory) or in parallel on Dask (pip install 'netplan[dask]')",
+    )
+    group.add_argument(
+        "--partition-by",
+        metavar="COLUMN",
+        help="column that both the sites and the PoPs carry (e.g. district); GPs go only to PoPs "
+        "of their own partition",
+    )
+    group.add_argument(
+        "--partition-buffer",
+        type=float,
+        metavar="M",
+        help="a partition's roads are those within this distance of its sites (m, default 10000)",
+    )
+    group.add_argument(
+        "--partition-unmatched",
+        choices=["nearest", "unrouted"],
+        default="nearest",
+        help="GPs whose value no PoP carries: plan them with their nearest PoP's partition "
+        "(default) or list them as unroutable",
+    )
+    engine = group.add_mutually_exclusive_group()
+    engine.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="plan the partitions on a local Dask cluster of N worker processes",
+    )
+    engine.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="plan the partitions on an existing Dask cluster (e.g. tcp://10.0.0.5:8786)",
+    )
+
+
+def _partitioning(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict:
+    """The partition keywords of ``plan`` (a Dask client from --workers or --scheduler is closed
+    with ``stack``)."""
+    if args.partition_by is None and args.workers is None and args.scheduler is None:
+        return {}
+    keywords = {
+        "partition_by": args.partition_by,
+        "partition_unmatched": args.partition_unmatched,
+        "client": _dask_client(args, stack),
+    }
+    if args.partition_buffer is not None:
+        keywords["partition_buffer_m"] = args.partition_buffer
+    return keywords
+
+
+def _dask_client(args: argparse.Namespace, stack: contextlib.ExitStack):
+    """The Dask client asked for by --workers or --scheduler, or None."""
+    from netplan._errors import InputError
+
+    if args.workers is None and args.scheduler is None:
+        return None
+    option = "--workers" if args.workers is not None else "--scheduler"
+    if args.partition_by is None:
+        raise InputError(f"{option} plans partitions on Dask: add --partition-by COLUMN")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise InputError(
+            f"{option} needs Dask, which is not installed: pip install 'netplan[dask]'"
+        ) from exc
+    if args.scheduler is not None:
+        return stack.enter_context(Client(args.scheduler))
+    cluster = stack.enter_context(
+        LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None)
+    )
+    return stack.enter_context(Client(cluster))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netplan", description="Plan rural optical-fibre routes along roads."
@@ -151,10 +229,12 @@ def _parser() -> argparse.ArgumentParser:
         )
     columns.add_argument("--road-class", metavar="COLUMN", help="road class column of --roads")
     _add_plan_options(p)
+    _add_partition_options(p)
     d = sub.add_parser(
         "demo", help="plan the bundled Dantewada sample (real GPs, synthetic roads/forest)"
     )
     _add_plan_options(d)
+    d.set_defaults(partition_by=None, workers=None, scheduler=None)
     return parser
 
 
@@ -201,7 +281,7 @@ def _load_points(args: argparse.Namespace, role: str, path: str):
     return (load_sites if role == "sites" else load_pops)(path, **overrides)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     from netplan.datasets import sample_paths
     from netplan.export import check_output_dir
     from netplan.io import load_roads
@@ -249,6 +329,7 @@ def _run(args: argparse.Namespace) -> int:
         forest_width_m=args.forest_width,
         crs=args.crs,
         progress=not args.quiet,
+        **_partitioning(args, stack),
     )
     out = result.to_file(args.out, overwrite=args.overwrite, map_html=not args.no_map)
     total = result.summary.loc["TOTAL"]
@@ -280,7 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.debug:
         logging.captureWarnings(True)
     try:
-        return _run(args)
+        with contextlib.ExitStack() as stack:  # closes a Dask cluster started for --workers
+            return _run(args, stack)
     except NetplanError as exc:
         if args.debug:
             traceback.print_exc()
