@@ -64,6 +64,8 @@ __all__ = [
     "Unmatched",
     "membership",
     "partition_data",
+    "partition_region",
+    "Loaded",
     "concat_designed",
     "reach_beyond_sites",
     "DEFAULT_BUFFER_M",
@@ -276,9 +278,12 @@ def _hull(points: gpd.GeoSeries) -> gpd.GeoSeries:
     return gpd.GeoSeries([shapely.convex_hull(shapely.multipoints(xy))], crs=metric)
 
 
-def _region(points: gpd.GeoSeries, buffer_m: float) -> gpd.GeoSeries:
-    """The convex hull of ``points`` grown by ``buffer_m``, in their UTM zone (one polygon)."""
-    hull = _hull(points)
+def partition_region(
+    gps: gpd.GeoDataFrame, pops: gpd.GeoDataFrame, buffer_m: float
+) -> gpd.GeoSeries:
+    """The convex hull of the sites grown by ``buffer_m``, in their UTM zone (one polygon): a
+    partition's roads are those that intersect it."""
+    hull = _hull(_site_points(gps, pops))
     region = shapely.buffer(hull.iloc[0], max(buffer_m, 1.0), quad_segs=8)
     return gpd.GeoSeries([shapely.segmentize(region, 2_000.0)], crs=hull.crs)
 
@@ -340,7 +345,7 @@ def partition_data(
     """The sites of partition ``key`` and the roads and right-of-way features near them."""
     gps = loaded.gps.loc[list(gp_ids)]
     pops = loaded.pops.loc[list(pop_ids)]
-    region = _region(_site_points(gps, pops), buffer_m)
+    region = partition_region(gps, pops, buffer_m)
     roads = loaded.roads.iloc[_intersecting(loaded.roads, region)]
     around = _reach(roads, region)
     layers = tuple(_layer_part(layer, around) for layer in loaded.layers)
