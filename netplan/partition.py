@@ -346,7 +346,11 @@ def partition_data(
     gps = loaded.gps.loc[list(gp_ids)]
     pops = loaded.pops.loc[list(pop_ids)]
     region = partition_region(gps, pops, buffer_m)
-    roads = loaded.roads.iloc[_intersecting(loaded.roads, region)]
+    hits = _intersecting(loaded.roads, region)
+    if not len(hits) and len(loaded.roads):  # the sites are far from every road: their nearest
+        points = _site_points(gps, pops).to_crs(loaded.roads.crs)  # ones say how far
+        hits = np.unique(loaded.roads.sindex.nearest(points.to_numpy())[1])
+    roads = loaded.roads.iloc[hits]
     around = _reach(roads, region)
     layers = tuple(_layer_part(layer, around) for layer in loaded.layers)
     return PartitionData(key=key, gps=gps, pops=pops, roads=roads, layers=layers)

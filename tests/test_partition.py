@@ -166,6 +166,19 @@ def test_pops_without_value_and_unknown_column_are_clear_errors(districts):
         netplan.Planner(gps, pops, roads, progress=False, client=object())
 
 
+def test_partition_far_from_every_road_lists_its_sites_as_the_whole_plan_does(districts):
+    gps, pops, roads, forest = districts
+    # district South lies 21 km south of the main road, beyond the 10 km buffer
+    gps = pd.concat([gps, _sites([("S1", "South", 5_000, -21_000)], "gp_id")])
+    pops = pd.concat([pops, _sites([("PS", "South", 6_000, -21_000)], "pop_id")])
+    whole = netplan.plan(gps, pops, roads, progress=False)
+    part = netplan.plan(gps, pops, roads, progress=False, partition_by="district")
+    assert part.sites.loc["S1", "reason"] == whole.sites.loc["S1", "reason"]
+    assert part.pops.loc["PS", "reason"] == whole.pops.loc["PS", "reason"]
+    assert part.sites.loc["S1", "reason"].startswith("farther than 2000 m from any road")
+    assert not part.pops.loc["PS", "routed"]
+
+
 def test_only_selected_pops_and_their_partitions(districts):
     gps, pops, roads, forest = districts
     planner = netplan.Planner(
