@@ -3,11 +3,14 @@
     python benchmarks/partition_transfer.py [--shared ../shared/data] [--by district] [--workers 2]
 
 Builds the planner (road network) of every district of the Chhattisgarh state benchmark on a
-LocalCluster of two single-threaded workers, three ways, each on a fresh cluster:
+LocalCluster of two single-threaded workers, four ways, each on a fresh cluster:
 
-* ``scatter``: the client loads and validates the whole road layer, scatters it to the cluster
-  once (``client.scatter(..., broadcast=False)``; a worker that lacks it fetches it from a peer
-  once) and each task selects its partition's roads (netplan's way);
+* ``scatter all``: the client loads and validates the whole road layer and scatters it once
+  (``client.scatter(..., broadcast=False)``: a worker that lacks it fetches it from a peer, once);
+  each task selects its partition's roads from it;
+* ``tiles``: the same, but the layer is scattered as a grid of tiles (one ``scatter`` call; each
+  tile goes to one worker) and each task receives only the tiles its partition touches
+  (netplan's way: ``Planner(..., partition_by=..., client=...)``);
 * ``read file``: each task reads ``roads.parquet`` as delivered (one row group, no bounding-box
   column, so it reads the whole file), keeps its partition's roads and validates them;
 * ``read bbox``: each task reads only the row groups of its extent from a copy of the file
@@ -60,23 +63,40 @@ def _read_and_build(path: str, bbox: bool, small: part.Loaded, key: str, gp_ids,
     return _edges(part.build_partition(data, options=NetworkOptions(), crs=None))
 
 
-def _scatter_and_build(client, planner, members, keys, buffer_m):
-    shared = client.scatter(planner.partitions._loaded, broadcast=False, hash=False)
+def _select_and_build(loaded: part.Loaded, key: str, gp_ids, pop_ids, buffer_m):
+    """A task that selects its partition from the whole scattered layers and builds it."""
+    data = part.partition_data(loaded, key, gp_ids, pop_ids, buffer_m)
+    return part.build_partition(data, options=NetworkOptions(), crs=None)
+
+
+def _scatter_all(client, layers: dict, by: str) -> list:
+    planner = netplan.Planner(
+        layers["gps"], layers["pops"], layers["roads"], forest=layers["forest"], progress=False,
+        partition_by=by,
+    )  # fmt: skip
+    parts = planner.partitions
+    shared = client.scatter(parts._loaded, broadcast=False, hash=False)
     return [
         client.submit(
-            part._build_from_loaded,
+            _select_and_build,
             shared,
             key,
-            list(members.gp_ids(key)),
-            list(members.pop_ids(key)),
-            buffer_m,
-            NetworkOptions(),
-            None,
+            list(parts.members.gp_ids(key)),
+            list(parts.members.pop_ids(key)),
+            parts.scheme.buffer_m,
             pure=False,
-            priority=len(members.gp_ids(key)),
-        )
-        for key in keys
+            priority=len(parts.members.gp_ids(key)),
+        )  # fmt: skip
+        for key in parts.keys
     ]
+
+
+def _tiles(client, layers: dict, by: str) -> list:
+    planner = netplan.Planner(
+        layers["gps"], layers["pops"], layers["roads"], forest=layers["forest"], progress=False,
+        partition_by=by, client=client,
+    )  # fmt: skip
+    return list(planner.partitions._planners.values())
 
 
 def _run(way: str, layers: dict, path: Path, args: argparse.Namespace) -> dict:
@@ -93,15 +113,8 @@ def _run(way: str, layers: dict, path: Path, args: argparse.Namespace) -> dict:
     ):
         workers_cpu = client.run(_cpu_s)
         cpu0, t0 = _cpu_s(), time.perf_counter()
-        if way == "scatter":
-            planner = netplan.Planner(
-                layers["gps"], layers["pops"], layers["roads"], forest=layers["forest"],
-                progress=False, partition_by=args.by,
-            )  # fmt: skip
-            members, keys = planner.partitions.members, planner.partitions.keys
-            futures = _scatter_and_build(
-                client, planner, members, keys, planner.partitions.scheme.buffer_m
-            )
+        if way in ("scatter all", "tiles"):
+            futures = (_scatter_all if way == "scatter all" else _tiles)(client, layers, args.by)
             edges = client.gather([client.submit(_edges, f, pure=False) for f in futures])
         else:
             small, members, keys = _small_layers(layers, path.parent / "roads.parquet", args.by)
@@ -177,24 +190,25 @@ def main() -> None:
         )
         print(f"bbox-covering, Hilbert-sorted copy written in {time.perf_counter() - t0:.1f} s")
         runs = [
-            _run("scatter", layers, cg / "roads.parquet", args),
+            _run("scatter all", layers, cg / "roads.parquet", args),
+            _run("tiles", layers, cg / "roads.parquet", args),
             _run("read file", layers, cg / "roads.parquet", args),
             _run("read bbox", layers, sorted_copy, args),
         ]
     print(
-        f"{'':>10} {'time s':>8} {'client CPU s':>13} {'workers CPU s':>14} {'workers MB':>12} {'edges':>9}"
+        f"{'':>11} {'time s':>8} {'client CPU s':>13} {'workers CPU s':>14} {'workers MB':>12} {'edges':>9}"
     )
     for r in runs:
         mb = "/".join(f"{m:.0f}" for m in r["worker_mb"])
         print(
-            f"{r['way']:>10} {r['seconds']:8.1f} {r['client_cpu']:13.1f} {r['worker_cpu']:14.1f} "
+            f"{r['way']:>11} {r['seconds']:8.1f} {r['client_cpu']:13.1f} {r['worker_cpu']:14.1f} "
             f"{mb:>12} {r['edges']:9d}"
         )
     base = runs[0]
     for r in runs[1:]:
         total, total0 = r["client_cpu"] + r["worker_cpu"], base["client_cpu"] + base["worker_cpu"]
         print(
-            f"{r['way']} / scatter: time {r['seconds'] / base['seconds']:.2f}, CPU {total / total0:.2f}"
+            f"{r['way']} / scatter all: time {r['seconds'] / base['seconds']:.2f}, CPU {total / total0:.2f}"
         )
 
 
