@@ -7,10 +7,11 @@ LocalCluster of two single-threaded workers, four ways, each on a fresh cluster:
 
 * ``scatter all``: the client loads and validates the whole road layer and scatters it once
   (``client.scatter(..., broadcast=False)``: a worker that lacks it fetches it from a peer, once);
-  each task selects its partition's roads from it;
-* ``tiles``: the same, but the layer is scattered as a grid of tiles (one ``scatter`` call; each
-  tile goes to one worker) and each task receives only the tiles its partition touches
-  (netplan's way: ``Planner(..., partition_by=..., client=...)``);
+  each task selects its partition's roads from it (netplan's way:
+  ``Planner(..., partition_by=..., client=...)``);
+* ``tiles``: the same, but the layer is scattered as a grid of tiles of about 5,000 lines (one
+  ``scatter`` call; each tile goes to one worker) and each task receives only the tiles whose
+  bounds meet its region's;
 * ``read file``: each task reads ``roads.parquet`` as delivered (one row group, no bounding-box
   column, so it reads the whole file), keeps its partition's roads and validates them;
 * ``read bbox``: each task reads only the row groups of its extent from a copy of the file
@@ -24,6 +25,7 @@ network sizes (the same in all three).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import resource
 import tempfile
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 import netplan
 from netplan import partition as part
@@ -72,31 +75,64 @@ def _select_and_build(loaded: part.Loaded, key: str, gp_ids, pop_ids, buffer_m):
 def _scatter_all(client, layers: dict, by: str) -> list:
     planner = netplan.Planner(
         layers["gps"], layers["pops"], layers["roads"], forest=layers["forest"], progress=False,
-        partition_by=by,
+        partition_by=by, client=client,
     )  # fmt: skip
-    parts = planner.partitions
-    shared = client.scatter(parts._loaded, broadcast=False, hash=False)
-    return [
-        client.submit(
-            _select_and_build,
-            shared,
-            key,
-            list(parts.members.gp_ids(key)),
-            list(parts.members.pop_ids(key)),
-            parts.scheme.buffer_m,
-            pure=False,
-            priority=len(parts.members.gp_ids(key)),
-        )  # fmt: skip
-        for key in parts.keys
-    ]
+    return list(planner.partitions._planners.values())
+
+
+def _tile_members(roads: gpd.GeoDataFrame, lines_per_tile: int = 5_000) -> list[np.ndarray]:
+    """Positions of the lines of each cell of a square grid (a line in the cell of its centre)."""
+    b = roads.bounds.to_numpy()
+    centre = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])
+    side = int(np.ceil(np.sqrt(len(roads) / lines_per_tile)))
+    low, span = centre.min(axis=0), np.ptp(centre, axis=0)
+    cell = np.minimum((side * (centre - low) / span).astype(int), side - 1)
+    code = cell[:, 1] * side + cell[:, 0]
+    order = np.argsort(code, kind="stable")
+    _, starts = np.unique(code[order], return_index=True)
+    return np.split(order, starts[1:])
+
+
+def _build_from_tiles(small: part.Loaded, tiles: list, key: str, gp_ids, pop_ids, buffer_m):
+    roads = pd.concat(tiles).sort_index()
+    return _select_and_build(
+        dataclasses.replace(small, roads=roads), key, gp_ids, pop_ids, buffer_m
+    )
 
 
 def _tiles(client, layers: dict, by: str) -> list:
     planner = netplan.Planner(
         layers["gps"], layers["pops"], layers["roads"], forest=layers["forest"], progress=False,
-        partition_by=by, client=client,
+        partition_by=by,
     )  # fmt: skip
-    return list(planner.partitions._planners.values())
+    parts = planner.partitions
+    roads = parts._loaded.roads.reset_index(drop=True)
+    members = _tile_members(roads)
+    boxes = np.array([roads.iloc[m].total_bounds for m in members])
+    small = client.scatter(dataclasses.replace(parts._loaded, roads=roads.iloc[:0]), hash=False)
+    tiles = client.scatter([roads.iloc[m] for m in members], broadcast=False, hash=False)
+    futures = []
+    for key in parts.keys:
+        gp_ids, pop_ids = list(parts.members.gp_ids(key)), list(parts.members.pop_ids(key))
+        region = part.partition_region(
+            parts._loaded.gps.loc[gp_ids], parts._loaded.pops.loc[pop_ids], parts.scheme.buffer_m
+        )
+        w, s, e, n = region.to_crs(roads.crs).total_bounds
+        hit = (boxes[:, 0] <= e) & (boxes[:, 2] >= w) & (boxes[:, 1] <= n) & (boxes[:, 3] >= s)
+        futures.append(
+            client.submit(
+                _build_from_tiles,
+                small,
+                [tiles[t] for t in np.flatnonzero(hit)],
+                key,
+                gp_ids,
+                pop_ids,
+                parts.scheme.buffer_m,
+                pure=False,
+                priority=len(gp_ids),
+            )  # fmt: skip
+        )
+    return futures
 
 
 def _run(way: str, layers: dict, path: Path, args: argparse.Namespace) -> dict:
@@ -173,7 +209,9 @@ def main() -> None:
     parser.add_argument("--buffer", type=float, default=part.DEFAULT_BUFFER_M)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    for name in logging.root.manager.loggerDict:  # the cluster's own INFO lines
+        if name.startswith("distributed"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     cg = args.shared / "cg_state"
     layers = {
         "gps": gpd.read_parquet(cg / "gps.parquet"),

@@ -49,7 +49,6 @@ def _child(mode: str, shared: Path, by: str, workers: int) -> dict:
     import netplan
 
     logging.basicConfig(level=logging.ERROR)
-    logging.getLogger("distributed").setLevel(logging.ERROR)
     cg = shared / "cg_state"
     gps = gpd.read_parquet(cg / "gps.parquet")
     pops = gpd.read_parquet(cg / "pops.parquet")
@@ -61,6 +60,9 @@ def _child(mode: str, shared: Path, by: str, workers: int) -> dict:
     if mode == "dask":
         from distributed import Client, LocalCluster
 
+        for name in list(logging.root.manager.loggerDict):  # the cluster's own INFO lines
+            if name.startswith("distributed"):
+                logging.getLogger(name).setLevel(logging.ERROR)
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,

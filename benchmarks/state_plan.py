@@ -21,8 +21,12 @@ import netplan
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
-    parser.add_argument("--pops", type=int, default=0, help="only the first N PoPs (and their district's GPs)")
+    parser.add_argument(
+        "--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+    parser.add_argument(
+        "--pops", type=int, default=0, help="only the first N PoPs (and their district's GPs)"
+    )
     parser.add_argument("--skip-star", action="store_true")
     args = parser.parse_args()
     cg = args.shared / "cg_state"
@@ -36,7 +40,9 @@ def main() -> None:
         pops = pops.sort_values("pop_id").head(args.pops)
         gps = gps[gps["district"].isin(set(pops["district"]))]
     t_load = time.perf_counter() - t0
-    print(f"loaded {len(gps)} GPs, {len(pops)} PoPs, {len(roads)} roads, {len(forest)} forest polygons in {t_load:.1f} s")
+    print(
+        f"loaded {len(gps)} GPs, {len(pops)} PoPs, {len(roads)} roads, {len(forest)} forest polygons in {t_load:.1f} s"
+    )
 
     timings = {}
     plans = {}
@@ -55,7 +61,9 @@ def main() -> None:
     if "star" in plans:
         tree_km = plans["tree"].summary.loc["TOTAL", "trench_km"]
         star_km = plans["star"].summary.loc["TOTAL", "trench_km"]
-        print(f"tree/star trench ratio {tree_km / star_km:.3f}; time ratio {timings['tree'] / timings['star']:.2f}")
+        print(
+            f"tree/star trench ratio {tree_km / star_km:.3f}; time ratio {timings['tree'] / timings['star']:.2f}"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak:.0f} MB")
 

@@ -25,12 +25,13 @@ Rules (the contract of ``Planner(..., partition_by=...)``):
   across partitions; the summary has one row per PoP and ``TOTAL``.
 * **Engines.** Without a client the partitions are planned one after another and each
   partition's network is freed before the next is built (peak memory: the largest partition,
-  not the state). With a ``dask.distributed.Client`` the sites and right-of-way layers are
-  scattered once, the road layer once as a grid of tiles (:func:`tile_roads`, each tile to one
-  worker), and each partition's planner is built on a worker from the tiles it touches and stays
-  there (as a future): every later :meth:`~netplan.Planner.plan` designs on those planners and
-  only the designs come back. Both engines select a partition's roads from the same tiles, so
-  the plan is the same whatever the engine and the number of workers.
+  not the state). With a ``dask.distributed.Client`` the loaded layers are scattered to the
+  cluster once (to one worker; another fetches them from a peer once, when its first partition
+  needs them), each partition's planner is built on a worker and stays there (as a future), and
+  every later :meth:`~netplan.Planner.plan` designs on those planners; only the designs come
+  back. ``benchmarks/partition_transfer.py`` measures this against per-task reads of the road
+  file and against scattering the roads as tiles. The plan is the same whatever the engine and
+  the number of workers.
 """
 
 from __future__ import annotations
@@ -67,8 +68,6 @@ __all__ = [
     "membership",
     "partition_data",
     "partition_region",
-    "tile_roads",
-    "RoadTiles",
     "Loaded",
     "concat_designed",
     "reach_beyond_sites",
@@ -80,8 +79,6 @@ log = logging.getLogger(__name__)
 Unmatched = Literal["nearest", "unrouted"]
 DEFAULT_BUFFER_M = 10_000.0
 """Default reach of a partition's roads beyond the convex hull of its sites (metres)."""
-LINES_PER_TILE = 5_000
-"""Road lines per tile of :func:`tile_roads`."""
 REACH_WARNING = 0.5
 """Routes that run farther than this share of the buffer beyond their sites raise a warning."""
 
@@ -277,54 +274,6 @@ class PartitionData:
     layers: tuple[RowLayer, ...]
 
 
-@dataclass(frozen=True)
-class RoadTiles:
-    """The road layer cut into a grid of tiles (each line in the tile of its box's centre), so a
-    partition needs only the tiles it touches (on a cluster: only those are sent to its worker).
-
-    Attributes
-    ----------
-    crs
-        The road layer's CRS.
-    boxes
-        The bounds of each tile's lines, ``(n_tiles, 4)``.
-    members
-        The positions of each tile's lines in the road layer, in order.
-    """
-
-    crs: Any
-    boxes: np.ndarray
-    members: tuple[np.ndarray, ...]
-
-    def touching(self, region: gpd.GeoSeries) -> np.ndarray:
-        """The tiles whose lines' bounds meet the bounds of ``region`` (every tile if none)."""
-        w, s, e, n = region.to_crs(self.crs).total_bounds
-        b = self.boxes
-        hit = (b[:, 0] <= e) & (b[:, 2] >= w) & (b[:, 1] <= n) & (b[:, 3] >= s)
-        return np.flatnonzero(hit) if hit.any() else np.arange(len(b))
-
-    def positions(self, tiles: np.ndarray) -> np.ndarray:
-        """The road positions of ``tiles``, in road-layer order."""
-        return np.sort(np.concatenate([self.members[t] for t in tiles]))
-
-
-def tile_roads(roads: gpd.GeoDataFrame, *, lines_per_tile: int = LINES_PER_TILE) -> RoadTiles:
-    """Cut ``roads`` into a square grid of tiles of about ``lines_per_tile`` lines each."""
-    if not len(roads):
-        return RoadTiles(roads.crs, np.zeros((1, 4)), (np.zeros(0, dtype=np.int64),))
-    b = shapely.bounds(roads.geometry.to_numpy())
-    centre = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])
-    side = int(min(64, np.ceil(np.sqrt(len(roads) / lines_per_tile))))
-    low, span = centre.min(axis=0), np.ptp(centre, axis=0)
-    cell = np.minimum((side * (centre - low) / np.where(span > 0, span, 1)).astype(int), side - 1)
-    code = cell[:, 1] * side + cell[:, 0]
-    order = np.argsort(code, kind="stable")
-    _, starts = np.unique(code[order], return_index=True)
-    members = tuple(np.split(order, starts[1:]))
-    boxes = np.array([[*b[m, :2].min(axis=0), *b[m, 2:].max(axis=0)] for m in members])
-    return RoadTiles(roads.crs, boxes, members)
-
-
 def _hull(points: gpd.GeoSeries) -> gpd.GeoSeries:
     """The convex hull of ``points`` in their UTM zone (one geometry)."""
     metric = metric_crs_for(points)
@@ -434,9 +383,8 @@ def design_partition(
     return [planner._design(design, c, selected) for c in costs]
 
 
-def _build_from_tiles(
+def _build_from_loaded(
     loaded: Loaded,
-    tiles: list[gpd.GeoDataFrame],
     key: str,
     gp_ids: Sequence[str],
     pop_ids: Sequence[str],
@@ -444,9 +392,8 @@ def _build_from_tiles(
     options: NetworkOptions,
     crs: Any,
 ) -> Any:
-    """A cluster task: partition ``key`` selected from the road tiles it touches, built."""
-    roads = pd.concat(tiles).sort_index() if len(tiles) > 1 else tiles[0]  # road-layer order
-    data = partition_data(dataclasses.replace(loaded, roads=roads), key, gp_ids, pop_ids, buffer_m)
+    """A cluster task: select partition ``key`` from the scattered layers and build it."""
+    data = partition_data(loaded, key, gp_ids, pop_ids, buffer_m)
     return build_partition(data, options=options, crs=crs)
 
 
@@ -582,9 +529,7 @@ class Partitions:
         self.members = membership(gps, pops, scheme)
         self.keys = self.members.keys
         self.client = client
-        roads = roads.reset_index(drop=True)  # labels are positions: tiles sort back by them
         self._loaded = Loaded(gps, pops, roads, tuple(layers))
-        self._tiles = tile_roads(roads)
         self._options, self._crs, self._progress = options, crs, progress
         self._planners: dict[str, Any] = {} if client is None else self._submit_planners()
 
@@ -595,40 +540,21 @@ class Partitions:
     def _size(self, key: str) -> int:
         return len(self.members.gp_ids(key))
 
-    def _tiles_of(self, key: str) -> np.ndarray:
-        """The road tiles partition ``key`` touches."""
-        gps = self._loaded.gps.loc[self.members.gp_ids(key)]
-        pops = self._loaded.pops.loc[self.members.pop_ids(key)]
-        return self._tiles.touching(partition_region(gps, pops, self.scheme.buffer_m))
-
     def data(self, key: str) -> PartitionData:
         """The sites, roads and right-of-way features partition ``key`` is planned from."""
         m = self.members
-        roads = self._loaded.roads.iloc[self._tiles.positions(self._tiles_of(key))]
         return partition_data(
-            dataclasses.replace(self._loaded, roads=roads),
-            key,
-            m.gp_ids(key),
-            m.pop_ids(key),
-            self.scheme.buffer_m,
+            self._loaded, key, m.gp_ids(key), m.pop_ids(key), self.scheme.buffer_m
         )
 
     def _submit_planners(self) -> dict[str, Any]:
-        """Send the sites and right-of-way layers once and each road tile to one worker, and
-        build every partition's planner on the cluster from the tiles it touches."""
-        roads = self._loaded.roads
-        small = self.client.scatter(
-            dataclasses.replace(self._loaded, roads=roads.iloc[:0]), broadcast=False, hash=False
-        )
-        tiles = self.client.scatter(
-            [roads.iloc[m] for m in self._tiles.members], broadcast=False, hash=False
-        )
+        """Scatter the layers once and build every partition's planner on the cluster."""
+        shared = self.client.scatter(self._loaded, broadcast=False, hash=False)
         m = self.members
         return {
             key: self.client.submit(
-                _build_from_tiles,
-                small,
-                [tiles[t] for t in self._tiles_of(key)],
+                _build_from_loaded,
+                shared,
                 key,
                 list(m.gp_ids(key)),
                 list(m.pop_ids(key)),

@@ -16,7 +16,7 @@ from shapely.geometry import LineString, Point, box
 import netplan
 from netplan import CostModel, InputError, MissingColumnError, cli
 from netplan._assemble import Designed
-from netplan.partition import Partitioning, concat_designed, partition_region, tile_roads
+from netplan.partition import Partitioning, concat_designed
 
 CRS = "EPSG:32644"
 X0, Y0 = 500_000.0, 2_300_000.0
@@ -383,20 +383,6 @@ def test_concat_fails_loudly_on_what_it_cannot_merge():
         concat_designed([("a", a), ("b", b)])
     with pytest.raises(ValueError, match="partitions overlap: Designed.assignment repeats ids"):
         concat_designed([("a", _designed("P1", 1)), ("b", _designed("P1", 1))])
-
-
-def test_road_tiles_hold_every_line_once_and_cover_every_region(sample_layers):
-    roads = netplan.load_roads(sample_layers["roads"])
-    tiles = tile_roads(roads, lines_per_tile=300)
-    assert len(tiles.members) > 4
-    every = np.sort(np.concatenate(tiles.members))
-    np.testing.assert_array_equal(every, np.arange(len(roads)))
-    gps = netplan.load_sites(sample_layers["gps"])
-    for i in range(0, len(gps), 9):  # a region around each of a few GPs
-        region = partition_region(gps.iloc[[i]], gps.iloc[:0], 3_000)
-        hits = np.flatnonzero(roads.intersects(region.to_crs(roads.crs).iloc[0]).to_numpy())
-        assert set(hits) <= set(tiles.positions(tiles.touching(region)))
-        assert len(tiles.touching(region)) < len(tiles.members)
 
 
 def test_partitioning_checks_its_options():
