@@ -138,6 +138,9 @@ def _tiles(client, layers: dict, by: str) -> list:
 def _run(way: str, layers: dict, path: Path, args: argparse.Namespace) -> dict:
     from distributed import Client, LocalCluster
 
+    for name in list(logging.root.manager.loggerDict):  # the cluster's own INFO lines
+        if name.startswith("distributed"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     with (
         LocalCluster(
             n_workers=args.workers,
@@ -209,9 +212,6 @@ def main() -> None:
     parser.add_argument("--buffer", type=float, default=part.DEFAULT_BUFFER_M)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    for name in logging.root.manager.loggerDict:  # the cluster's own INFO lines
-        if name.startswith("distributed"):
-            logging.getLogger(name).setLevel(logging.ERROR)
     cg = args.shared / "cg_state"
     layers = {
         "gps": gpd.read_parquet(cg / "gps.parquet"),
