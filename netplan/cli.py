@@ -186,6 +186,8 @@ def _dask_client(args: argparse.Namespace, stack: contextlib.ExitStack):
         raise InputError(
             f"{option} needs Dask, which is not installed: pip install 'netplan[dask]'"
         ) from exc
+    if not args.debug:  # the cluster's own INFO lines
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     if args.scheduler is not None:
         return stack.enter_context(Client(args.scheduler))
     cluster = stack.enter_context(
