@@ -45,6 +45,7 @@ from netplan.crs import WGS84
 from netplan.facilities import FacilityOptions, facility_places
 from netplan.network import RoadNetwork, build_network
 from netplan.params import CostModel, DesignOptions, NetworkOptions
+from netplan.partition import DEFAULT_BUFFER_M, Partitioning, Partitions, Unmatched
 from netplan.result import Plan
 from netplan.rollout import LeadTimes
 from netplan.row import RowLayer, annotate_edges, flag_routes
@@ -125,6 +126,20 @@ class Planner:
         Metric CRS to work in; default the UTM zone of the roads.
     progress
         Show progress bars.
+    partition_by
+        Split the work by this column, which GPs and PoPs both carry (e.g. ``"district"``):
+        each partition is planned on its own, on the roads and layers near its sites, and the
+        results merge into one plan (see :mod:`netplan.partition`).
+    partition_buffer_m
+        With ``partition_by``: a partition's roads are those within this distance (metres,
+        default 10 km) of the convex hull of its sites.
+    partition_unmatched
+        With ``partition_by``: GPs whose value no PoP carries join the partition of their
+        nearest PoP (``"nearest"``, default) or are listed as unroutable (``"unrouted"``).
+    client
+        With ``partition_by``: a ``dask.distributed.Client`` whose workers build and keep the
+        partitions' networks; without it partitions are planned one after another in this
+        process (lower peak memory than the whole plan).
 
     Attributes
     ----------
@@ -133,7 +148,11 @@ class Planner:
     facilities
         The validated facility layer (index ``facility_id``, ``name``, ``category``) or None.
     network
-        The routable :class:`~netplan.network.RoadNetwork` with the sites snapped onto it.
+        The routable :class:`~netplan.network.RoadNetwork` with the sites snapped onto it
+        (None for a partitioned planner: each partition has its own).
+    partitions
+        With ``partition_by``: the :class:`~netplan.partition.Partitions` that plan the work;
+        None otherwise.
     layers
         The right-of-way layers every plan is flagged against.
     edge_notes
@@ -171,12 +190,26 @@ class Planner:
         options: NetworkOptions = NetworkOptions(),
         crs: Any = None,
         progress: bool = True,
+        partition_by: str | None = None,
+        partition_buffer_m: float = DEFAULT_BUFFER_M,
+        partition_unmatched: Unmatched = "nearest",
+        client: Any = None,
     ) -> None:
         self.options = options
         self.progress = progress
         self.inputs = _input_paths(
             gps, pops, roads, forest, highways, facilities, *(layer.data for layer in row_layers)
         )
+        scheme = None
+        if partition_by is not None:  # bad options fail before any loading
+            scheme = Partitioning(partition_by, partition_buffer_m, partition_unmatched)
+        elif client is not None:
+            raise InputError("client= runs the partitions of a plan on Dask: pass partition_by=")
+        if partition_by is not None and facilities is not None:
+            raise InputError(
+                "facilities cannot be planned with partition_by yet: plan them without "
+                "partitions, or plan each partition's area on its own"
+            )
         self.gps = nio.load_sites(gps, str_columns=("*",))
         self.pops = nio.load_pops(pops, str_columns=("*",))
         if "TOTAL" in self.pops.index:
@@ -189,24 +222,74 @@ class Planner:
         highways_gdf = nio.load_highways(highways) if highways is not None else None
         self.capacity = capacity_column(self.pops)
         self._check_extents(roads_gdf, [forest_gdf, highways_gdf])
-        self.network: RoadNetwork = build_network(
-            roads_gdf, gps=self.gps, pops=self.pops, options=options, crs=crs, progress=progress
-        )
         self.layers = _row_layers(
             roads_gdf, forest_gdf, highways_gdf, row_layers, forest_width_m=forest_width_m
         )
+        self._start()
+        if scheme is not None:
+            self.partitions = Partitions(
+                self.gps,
+                self.pops,
+                roads_gdf,
+                self.layers,
+                scheme=scheme,
+                options=options,
+                crs=crs,
+                client=client,
+                progress=progress,
+            )
+            return
+        self._build(roads_gdf, crs)
+
+    @classmethod
+    def _on_loaded(
+        cls,
+        gps: gpd.GeoDataFrame,
+        pops: gpd.GeoDataFrame,
+        roads: gpd.GeoDataFrame,
+        layers: tuple[RowLayer, ...],
+        *,
+        options: NetworkOptions,
+        crs: Any,
+        progress: bool,
+    ) -> Planner:
+        """A planner on layers already loaded and validated (one partition of a planner)."""
+        self = cls.__new__(cls)
+        self.options, self.progress, self.inputs = options, progress, ()
+        self.gps, self.pops, self.layers, self.facilities = gps, pops, layers, None
+        self.capacity = capacity_column(pops)
+        self._start()
+        self._build(roads, crs)
+        return self
+
+    def _build(self, roads: gpd.GeoDataFrame, crs: Any) -> None:
+        """Build the network, and measure every edge against the right-of-way layers once:
+        every variant's permission-aware weights reuse the measures."""
+        self.network = build_network(
+            roads, gps=self.gps, pops=self.pops, options=self.options, crs=crs,
+            progress=self.progress,
+        )
+        self.edge_notes = annotate_edges(self.network.edges, self.layers, progress=self.progress)
+
+    def _start(self) -> None:
+        """Empty caches; no partitions and no network yet."""
+        self.partitions: Partitions | None = None
+        self.network: RoadNetwork | None = None
         self._weights: dict[tuple, np.ndarray] = {}
         self._graphs: dict[tuple, CSRGraph] = {}
         self._assignments: dict[tuple, pd.DataFrame] = {}
-        # measured once, here: every variant's permission-aware weights reuse it
-        self.edge_notes = annotate_edges(self.network.edges, self.layers, progress=progress)
         self._joint: dict[tuple, tuple[pd.DataFrame, PopDesigns]] = {}
         self._designed: dict[tuple, Designed] = {}
 
     def __repr__(self) -> str:
+        size = (
+            f"{len(self.network.edges):,} edges"
+            if self.network is not None
+            else f"{len(self.partitions.keys)} partitions by {self.partitions.scheme.column!r}"
+        )
         return (
             f"<Planner {len(self.pops)} PoPs, {len(self.gps)} GPs, "
-            f"{len(self.network.edges):,} edges, layers {[layer.name for layer in self.layers]}>"
+            f"{size}, layers {[layer.name for layer in self.layers]}>"
         )
 
     # ------------------------------------------------------------------ built once, reused
@@ -357,7 +440,7 @@ class Planner:
         made = self._design(design, costs, selected)
         plain = None if costs.is_length_only else self._design(design, CostModel(), selected)
         pop_rows = self.pops if selected is None else self.pops.loc[list(selected)]
-        return assemble(
+        result = assemble(
             made,
             gps=self.gps,
             pops=pop_rows,
@@ -372,6 +455,7 @@ class Planner:
             network=self.network,
             inputs=self.inputs,
         )
+        return result if self.partitions is None else self.partitions.label(result)
 
     def _select(self, pops: Sequence[str] | None) -> tuple[str, ...] | None:
         if pops is None:
@@ -387,12 +471,32 @@ class Planner:
             )
         return wanted
 
+    def _design_partitioned(
+        self, design: DesignOptions, costs: CostModel, selected: tuple[str, ...] | None
+    ) -> None:
+        """Design ``costs``'s variant and, when permission-aware, its length-only one on every
+        partition, and remember the merged variants."""
+        wanted = [costs] if costs.is_length_only else [costs, CostModel()]
+        wanted = [c for c in wanted if (design, _routing_key(c), selected) not in self._designed]
+        if wanted:
+            designed = self.partitions.design(design, wanted, selected)
+            for c, made in zip(wanted, designed, strict=True):
+                self._remember((design, _routing_key(c), selected), made)
+
+    def _remember(self, key: tuple, made: Designed) -> None:
+        if len(self._designed) >= _CACHED_DESIGNS:
+            self._designed.pop(next(iter(self._designed)))
+        self._designed[key] = made
+
     def _design(
         self, design: DesignOptions, costs: CostModel, selected: tuple[str, ...] | None
     ) -> Designed:
         """Design, flag and remember one variant (the last few are kept)."""
         key = (design, _routing_key(costs), selected)
         if key in self._designed:
+            return self._designed[key]
+        if self.partitions is not None:
+            self._design_partitioned(design, costs, selected)
             return self._designed[key]
         assignment = self.assignment(design, costs)
         if selected is not None:
@@ -412,9 +516,7 @@ class Planner:
             )
         made = _flagged(self.network, self.layers, designs, assignment, design)
         made = dataclasses.replace(made, facilities=self.facility_places)
-        if len(self._designed) >= _CACHED_DESIGNS:
-            self._designed.pop(next(iter(self._designed)))
-        self._designed[key] = made
+        self._remember(key, made)
         return made
 
 
@@ -532,6 +634,10 @@ def plan(
     lead_times: LeadTimes | Mapping[str, int] | None = None,
     facility_options: FacilityOptions | None = None,
     progress: bool = True,
+    partition_by: str | None = None,
+    partition_buffer_m: float = DEFAULT_BUFFER_M,
+    partition_unmatched: Unmatched = "nearest",
+    client: Any = None,
     **design_options: Any,
 ) -> Plan:
     """Plan fibre routes from every PoP to its GPs: ``Planner(...).plan(...)`` in one call.
@@ -542,6 +648,9 @@ def plan(
         The inputs and how the network is built, as for :class:`Planner`.
     progress
         Show progress bars.
+    partition_by, partition_buffer_m, partition_unmatched, client
+        Split the work by a column of the GPs and PoPs and plan the partitions one after
+        another or on a Dask cluster, as for :class:`Planner`.
     design, costs, permit_threshold_ha, lead_times, facility_options, **design_options
         The variant, as for :meth:`Planner.plan` (e.g. ``topology="ring"``, ``ring_size=8``,
         ``assign_by="block"``, ``lead_times={"forest": 18}``).
@@ -573,6 +682,10 @@ def plan(
         options=options,
         crs=crs,
         progress=progress,
+        partition_by=partition_by,
+        partition_buffer_m=partition_buffer_m,
+        partition_unmatched=partition_unmatched,
+        client=client,
     )
     return planner.plan(
         chosen,
