@@ -120,11 +120,13 @@ def design_pops(
     options: DesignOptions,
     *,
     csr: CSRGraph | None = None,
+    trees: PopDesigns | None = None,
     progress: bool = True,
 ) -> PopDesigns:
     """Design every PoP that has GPs assigned (``assignment["reason"] == ""``).
 
-    A PoP whose design fails with a netplan error (e.g. a GP it cannot reach) is recorded in
+    ``trees`` (e.g. the joint design's) are followed instead of solving each PoP's tree again,
+    so rings over a joint assignment run around the joint trees. A PoP whose design fails with a netplan error (e.g. a GP it cannot reach) is recorded in
     :attr:`PopDesigns.failures`; other errors are bugs and propagate.
     """
     u, v, length = network.arrays()
@@ -154,6 +156,7 @@ def design_pops(
                 slack=options.service_slack,
                 margin=options.service_margin_m,
                 reach=float(np.nanmax(group["network_m"].to_numpy(dtype=float), initial=0.0)),
+                tree_edges=_tree_of(trees, str(pop_id)),
             )
         except NetplanError as exc:  # keep the other PoPs; report this one
             log.warning("design failed for PoP %s: %s", pop_id, exc)
@@ -163,6 +166,11 @@ def design_pops(
         out.gp_nodes[str(pop_id)] = nodes
         out.roots[str(pop_id)] = root
     return out
+
+
+def _tree_of(trees: PopDesigns | None, pop_id: str) -> np.ndarray | None:
+    design = None if trees is None else trees.designs.get(pop_id)
+    return None if design is None else design.edges
 
 
 def design_joint(

@@ -854,7 +854,10 @@ def check_within_extent(
     metric = metric_crs_for(roads)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        box = roads.geometry.to_crs(metric).total_bounds
+        # the box's densified outline, not every road vertex, is reprojected (seconds at state
+        # scale); the result holds every road
+        to_metric = pyproj.Transformer.from_crs(roads.crs, metric, always_xy=True)
+        box = np.array(to_metric.transform_bounds(*roads.total_bounds, densify_pts=101))
     site_geoms = np.asarray(sites.geometry.array, dtype=object)
     dist = _box_distance(site_geoms, sites.crs, metric, box)
     out = pd.Series(dist, index=sites.index, name="outside_roads_m")

@@ -14,6 +14,7 @@ inside :func:`main`, where Ctrl-C and errors are handled.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import signal
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from netplan._checks import bounds_of, check_number
+from netplan._checks import Bounds, bounds_of, check_number
 from netplan._errors import InputError, NetplanError, NetplanWarning
 
 __all__ = ["main"]
@@ -47,8 +48,16 @@ _NUMBER_OPTIONS = {
     "--facility-colocated": ("netplan.facilities", "FacilityOptions", "colocated_m"),
     "--ring-size": ("netplan.params", "DesignOptions", "ring_size"),
     "--pop-capacity": ("netplan.params", "DesignOptions", "pop_capacity"),
+    "--partition-buffer": ("netplan.partition", "Partitioning", "buffer_m"),
 }
 """Numeric options and the dataclass field whose bounds they share."""
+_WORKERS = Bounds(
+    minimum=1,
+    integer=True,
+    maximum=1024,
+    unit="workers",
+    why="a local cluster runs on this machine; use --scheduler for a real cluster",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,6 +75,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         if value is not None:
             bounds = bounds_of(getattr(importlib.import_module(module), owner), field)
             setattr(args, dest, check_number(value, bounds, name=option))
+    if getattr(args, "workers", None) is not None:
+        args.workers = check_number(args.workers, _WORKERS, name="--workers")
 
 
 def _add_plan_options(parser: argparse.ArgumentParser) -> None:
@@ -198,6 +209,85 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
 
 
+def _add_partition_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "partitions",
+        "split a large area by a column of the sites and PoPs; plan the parts one after another "
+        "(less memory) or in parallel on Dask (pip install 'netplan[dask]')",
+    )
+    group.add_argument(
+        "--partition-by",
+        metavar="COLUMN",
+        help="column that both the sites and the PoPs carry (e.g. district); GPs go only to PoPs "
+        "of their own partition",
+    )
+    group.add_argument(
+        "--partition-buffer",
+        type=float,
+        metavar="M",
+        help="a partition's roads are those within this distance of its sites (m, default 10000)",
+    )
+    group.add_argument(
+        "--partition-unmatched",
+        choices=["nearest", "unrouted"],
+        default="nearest",
+        help="GPs whose value no PoP carries: plan them with their nearest PoP's partition "
+        "(default) or list them as unroutable",
+    )
+    engine = group.add_mutually_exclusive_group()
+    engine.add_argument(
+        "--workers",
+        type=float,
+        metavar="N",
+        help="plan the partitions on a local Dask cluster of N worker processes",
+    )
+    engine.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="plan the partitions on an existing Dask cluster (e.g. tcp://10.0.0.5:8786)",
+    )
+
+
+def _partitioning(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict:
+    """The partition keywords of ``plan`` (a Dask client from --workers or --scheduler is closed
+    with ``stack``)."""
+    if args.partition_by is None and args.workers is None and args.scheduler is None:
+        return {}
+    keywords = {
+        "partition_by": args.partition_by,
+        "partition_unmatched": args.partition_unmatched,
+        "client": _dask_client(args, stack),
+    }
+    if args.partition_buffer is not None:
+        keywords["partition_buffer_m"] = args.partition_buffer
+    return keywords
+
+
+def _dask_client(args: argparse.Namespace, stack: contextlib.ExitStack):
+    """The Dask client asked for by --workers or --scheduler, or None."""
+    from netplan._errors import InputError
+
+    if args.workers is None and args.scheduler is None:
+        return None
+    option = "--workers" if args.workers is not None else "--scheduler"
+    if args.partition_by is None:
+        raise InputError(f"{option} plans partitions on Dask: add --partition-by COLUMN")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise InputError(
+            f"{option} needs Dask, which is not installed: pip install 'netplan[dask]'"
+        ) from exc
+    if not args.debug:  # the cluster's own INFO lines
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    if args.scheduler is not None:
+        return stack.enter_context(Client(args.scheduler))
+    cluster = stack.enter_context(
+        LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None)
+    )
+    return stack.enter_context(Client(cluster))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="netplan", description="Plan rural optical-fibre routes along roads.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -271,10 +361,12 @@ def _parser() -> argparse.ArgumentParser:
         "this close are one (m, default 25)",
     )
     _add_plan_options(p)
+    _add_partition_options(p)
     d = sub.add_parser(
         "demo", help="plan the bundled Dantewada sample (real GPs, synthetic roads/forest)"
     )
     _add_plan_options(d)
+    d.set_defaults(partition_by=None, workers=None, scheduler=None)
     return parser
 
 
@@ -412,7 +504,7 @@ def _lead_times(args: argparse.Namespace) -> dict[str, float]:
     return found
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     from netplan._outputs import check_output_dir
 
     _check_numbers(args)
@@ -462,6 +554,7 @@ def _run(args: argparse.Namespace) -> int:
         forest_width_m=args.forest_width,
         crs=args.crs,
         progress=not args.quiet,
+        **_partitioning(args, stack),
     )
     _stop_if_signalled()
     out = result.to_file(args.out, overwrite=args.overwrite, map_html=not args.no_map)
@@ -575,7 +668,8 @@ def _main(argv: Sequence[str] | None) -> int:
             debug = args.debug
             _setup_logging(args)
             log.debug("starting: netplan %s", " ".join(map(str, argv or sys.argv[1:])))
-            return _run(args)
+            with contextlib.ExitStack() as stack:  # closes a Dask cluster started for --workers
+                return _run(args, stack)
     except NetplanError as exc:
         _fail(f"netplan: error: {exc}", debug=debug)
         return 2

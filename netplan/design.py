@@ -189,6 +189,7 @@ def design_routes(
     ring_size: int = 10,
     diversity: float = 2.0,
     reach: float | None = None,
+    tree_edges: np.ndarray | None = None,
 ) -> Design:
     """Design the routes joining ``root`` to ``terminals``.
 
@@ -217,6 +218,10 @@ def design_routes(
     reach
         A guess of the weighted distance from the root to the farthest terminal (e.g. its road
         distance): the service-area search starts bounded by it (much faster on a large graph).
+    tree_edges
+        Edges of a tree already designed for these terminals from ``root`` (e.g. by the joint
+        design): trees and rings use it instead of solving a new one, where it lies inside the
+        service area.
     """
     length = np.asarray(w if length is None else length, dtype=float)
     if topology not in ("tree", "star", "ring"):
@@ -239,8 +244,13 @@ def design_routes(
     lu, lv, lw = local[u[sub_edges]], local[v[sub_edges]], np.asarray(w)[sub_edges]
     local_terms = local[np.asarray(sorted(terminal_set | {root}))]
 
-    chosen_local = steiner_tree_arrays(len(area), lu, lv, lw, local_terms, time_budget=time_budget)
-    chosen = sub_edges[np.asarray(chosen_local, dtype=np.int64)]
+    if tree_edges is not None and np.isin(tree_edges, sub_edges).all():
+        chosen = np.asarray(tree_edges, dtype=np.int64)
+    else:
+        chosen_local = steiner_tree_arrays(
+            len(area), lu, lv, lw, local_terms, time_budget=time_budget
+        )
+        chosen = sub_edges[np.asarray(chosen_local, dtype=np.int64)]
     tree = _root_edges(np.sort(chosen), u, v, length, root, terminal_set)
     if topology == "tree":
         return tree
@@ -255,10 +265,41 @@ def design_routes(
         sub_edges,
         length,
         root,
+        _TreePaths(tree, np.searchsorted(sub_edges, tree.edges)),
         ring_size=ring_size,
         diversity=diversity,
     )
     return _ring_design(rings, u, v)
+
+
+class _TreePaths:
+    """Paths between nodes of a rooted tree, as the (local) edge indices on them.
+
+    A ring leg between two stops is a shortest path, so it is no heavier than the tree path
+    between them: that weight bounds the leg's search.
+    """
+
+    def __init__(self, tree: Design, local_edges: np.ndarray) -> None:
+        self.parent: dict[int, int] = {}
+        self.up: dict[int, int] = {}  # local edge from a node to its parent
+        self.hops: dict[int, int] = {}
+        for e, p, c in zip(
+            local_edges.tolist(), tree.parent_node.tolist(), tree.child_node.tolist(), strict=True
+        ):  # breadth first: a parent comes before its children
+            self.parent[c], self.up[c] = p, e
+            self.hops[c] = self.hops.get(p, 0) + 1
+
+    def between(self, a: int, b: int) -> list[int]:
+        """Local edge indices on the tree path from node ``a`` to node ``b``."""
+        edges: list[int] = []
+        while a != b:
+            if self.hops.get(a, 0) >= self.hops.get(b, 0):
+                edges.append(self.up[a])
+                a = self.parent[a]
+            else:
+                edges.append(self.up[b])
+                b = self.parent[b]
+        return edges
 
 
 def _star(
@@ -316,11 +357,13 @@ def _route_rings(
     sub_edges: np.ndarray,
     length: np.ndarray,
     root: int,
+    tree: _TreePaths,
     *,
     ring_size: int,
     diversity: float,
 ) -> list[Ring]:
-    """Cut ``order`` into balanced rings and route each leg on the service-area graph."""
+    """Cut ``order`` into balanced rings and route each leg on the service-area graph (each
+    leg's search bounded by the weight of the tree path between its stops)."""
     n_rings = -(-len(order) // ring_size)
     bounds = np.linspace(0, len(order), n_rings + 1).round().astype(int)
     rings: list[Ring] = []
@@ -333,7 +376,8 @@ def _route_rings(
         travelled = 0.0
         for start, end in zip(stops[:-1], stops[1:], strict=True):
             sub = graph.set_weights(weight)
-            _, pred = sub.dijkstra(int(local[start]))
+            bound = float(weight[tree.between(start, end)].sum())
+            _, pred = sub.dijkstra(int(local[start]), limit=bound * (1 + 1e-9) + 1e-6)
             path = path_edges(sub, pred, int(local[end]))[::-1]
             legs.extend(path.tolist())
             weight[path] = lw[path] * (1.0 + diversity)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
@@ -48,6 +48,7 @@ from netplan.facilities import FacilityOptions, facility_places
 from netplan.network import RoadNetwork, build_network
 from netplan.optical import OpticalBudget
 from netplan.params import CostModel, DesignOptions, NetworkOptions
+from netplan.partition import DEFAULT_BUFFER_M, Partitioning, Partitions, Unmatched
 from netplan.result import Plan
 from netplan.rollout import LeadTimes
 from netplan.row import RowLayer, annotate_edges, flag_routes
@@ -134,6 +135,20 @@ class Planner:
         Metric CRS to work in; default the UTM zone of the roads.
     progress
         Show progress bars.
+    partition_by
+        Split the work by this column, which GPs and PoPs both carry (e.g. ``"district"``):
+        each partition is planned on its own, on the roads and layers near its sites, and the
+        results merge into one plan (see :mod:`netplan.partition`).
+    partition_buffer_m
+        With ``partition_by``: a partition's roads are those within this distance (metres,
+        default 10 km) of the convex hull of its sites.
+    partition_unmatched
+        With ``partition_by``: GPs whose value no PoP carries join the partition of their
+        nearest PoP (``"nearest"``, default) or are listed as unroutable (``"unrouted"``).
+    client
+        With ``partition_by``: a ``dask.distributed.Client`` whose workers build and keep the
+        partitions' networks; without it partitions are planned one after another in this
+        process (lower peak memory than the whole plan).
 
     Attributes
     ----------
@@ -142,12 +157,17 @@ class Planner:
     facilities
         The validated facility layer (index ``facility_id``, ``name``, ``category``) or None.
     network
-        The routable :class:`~netplan.network.RoadNetwork` with the sites snapped onto it.
+        The routable :class:`~netplan.network.RoadNetwork` with the sites snapped onto it
+        (None for a partitioned planner: each partition has its own).
+    partitions
+        With ``partition_by``: the :class:`~netplan.partition.Partitions` that plan the work;
+        None otherwise.
     layers
         The right-of-way layers every plan is flagged against.
     edge_notes
         Every network edge measured against :attr:`layers` (metres inside area layers,
-        crossings and metres along line layers); the permission-aware router's penalties.
+        crossings and metres along line layers), once when the planner is built: the
+        permission-aware router's penalties.
     reuse
         Every network edge: whether it runs along existing fibre (``existing``) or a power
         line (``aerial``).
@@ -184,6 +204,10 @@ class Planner:
         options: NetworkOptions = NetworkOptions(),
         crs: Any = None,
         progress: bool = True,
+        partition_by: str | None = None,
+        partition_buffer_m: float = DEFAULT_BUFFER_M,
+        partition_unmatched: Unmatched = "nearest",
+        client: Any = None,
     ) -> None:
         self.options = options
         self.progress = progress
@@ -198,6 +222,21 @@ class Planner:
             facilities,
             *(layer.data for layer in row_layers),
         )
+        scheme = None
+        if partition_by is not None:  # bad options fail before any loading
+            scheme = Partitioning(partition_by, partition_buffer_m, partition_unmatched)
+        elif client is not None:
+            raise InputError("client= runs the partitions of a plan on Dask: pass partition_by=")
+        if partition_by is not None and facilities is not None:
+            raise InputError(
+                "facilities cannot be planned with partition_by yet: plan them without "
+                "partitions, or plan each partition's area on its own"
+            )
+        if partition_by is not None and (existing is not None or power_lines is not None):
+            raise InputError(
+                "existing fibre and power lines cannot be planned with partition_by yet: plan "
+                "them without partitions, or plan each partition's area on its own"
+            )
         self.gps = nio.load_sites(gps, str_columns=("*",))
         self.pops = nio.load_pops(pops, str_columns=("*",))
         if "TOTAL" in self.pops.index:
@@ -212,18 +251,65 @@ class Planner:
         self.power_lines = nio.load_power_lines(power_lines) if power_lines is not None else None
         self.capacity = capacity_column(self.pops)
         self._check_extents(roads_gdf, [forest_gdf, highways_gdf, self.existing, self.power_lines])
-        self.network: RoadNetwork = build_network(
-            roads_gdf,
-            gps=self.gps,
-            pops=self.pops,
-            options=options,
-            crs=crs,
-            progress=progress,
-            existing=self.existing,
-        )
         self.layers = _row_layers(
             roads_gdf, forest_gdf, highways_gdf, row_layers, forest_width_m=forest_width_m
         )
+        self._start()
+        if scheme is not None:
+            self.partitions = Partitions(
+                self.gps,
+                self.pops,
+                roads_gdf,
+                self.layers,
+                scheme=scheme,
+                options=options,
+                crs=crs,
+                client=client,
+                progress=progress,
+            )
+            return
+        self._build(roads_gdf, crs)
+
+    @classmethod
+    def _on_loaded(
+        cls,
+        gps: gpd.GeoDataFrame,
+        pops: gpd.GeoDataFrame,
+        roads: gpd.GeoDataFrame,
+        layers: tuple[RowLayer, ...],
+        *,
+        options: NetworkOptions,
+        crs: Any,
+        progress: bool,
+    ) -> Planner:
+        """A planner on layers already loaded and validated (one partition of a planner)."""
+        self = cls.__new__(cls)
+        self.options, self.progress, self.inputs = options, progress, ()
+        self.gps, self.pops, self.layers, self.facilities = gps, pops, layers, None
+        self.existing = self.power_lines = None
+        self.capacity = capacity_column(pops)
+        self._start()
+        self._build(roads, crs)
+        return self
+
+    def _build(self, roads: gpd.GeoDataFrame, crs: Any) -> None:
+        """Build the network, and measure every edge against the right-of-way layers once:
+        every variant's permission-aware weights reuse the measures."""
+        self.network = build_network(
+            roads,
+            gps=self.gps,
+            pops=self.pops,
+            options=self.options,
+            crs=crs,
+            progress=self.progress,
+            existing=self.existing,
+        )
+        self.edge_notes = annotate_edges(self.network.edges, self.layers, progress=self.progress)
+
+    def _start(self) -> None:
+        """Empty caches; no partitions and no network yet."""
+        self.partitions: Partitions | None = None
+        self.network: RoadNetwork | None = None
         self._weights: dict[tuple, np.ndarray] = {}
         self._methods: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._graphs: dict[tuple, CSRGraph] = {}
@@ -232,9 +318,14 @@ class Planner:
         self._designed: dict[tuple, Designed] = {}
 
     def __repr__(self) -> str:
+        size = (
+            f"{len(self.network.edges):,} edges"
+            if self.network is not None
+            else f"{len(self.partitions.keys)} partitions by {self.partitions.scheme.column!r}"
+        )
         return (
             f"<Planner {len(self.pops)} PoPs, {len(self.gps)} GPs, "
-            f"{len(self.network.edges):,} edges, layers {[layer.name for layer in self.layers]}>"
+            f"{size}, layers {[layer.name for layer in self.layers]}>"
         )
 
     # ------------------------------------------------------------------ built once, reused
@@ -251,19 +342,6 @@ class Planner:
         for layer in extra:
             if layer is not None:
                 check_same_area(layer, roads)
-
-    @cached_property
-    def edge_notes(self) -> pd.DataFrame:
-        """Every edge measured against the right-of-way layers (computed on first use)."""
-        areas = [layer for layer in self.layers if layer.kind == "area"]
-        measured = annotate_edges(self.network.edges, areas, progress=self.progress)
-        return pd.concat([measured, self._line_notes], axis=1)
-
-    @cached_property
-    def _line_notes(self) -> pd.DataFrame:
-        """Every edge measured against the line right-of-way layers (crossings need HDD)."""
-        lines = [layer for layer in self.layers if layer.kind == "line"]
-        return annotate_edges(self.network.edges, lines, progress=self.progress)
 
     @cached_property
     def reuse(self) -> pd.DataFrame:
@@ -293,7 +371,7 @@ class Planner:
         if key not in self._methods:
             edges = self.network.edges
             reuse = self.reuse
-            notes = self._line_notes
+            notes = self.edge_notes
             crossings = notes.filter(like="_crossings").sum(axis=1).to_numpy(dtype=float)
             self._methods[key] = construction_costs(
                 edges["length"].to_numpy(dtype=float),
@@ -321,7 +399,7 @@ class Planner:
             else:
                 base = self.network.edges["length"].to_numpy(dtype=float)
             self._weights[key] = _edge_weights(
-                base, self.network, self.layers, costs, lambda: self.edge_notes
+                base, self.network, self.layers, costs, self.edge_notes
             )
         return self._weights[key]
 
@@ -450,7 +528,7 @@ class Planner:
             self._design(design, costs.without_penalties(), selected) if costs.penalised else None
         )
         pop_rows = self.pops if selected is None else self.pops.loc[list(selected)]
-        return assemble(
+        result = assemble(
             made,
             gps=self.gps,
             pops=pop_rows,
@@ -466,6 +544,7 @@ class Planner:
             network=self.network,
             inputs=self.inputs,
         )
+        return result if self.partitions is None else self.partitions.label(result)
 
     def _select(self, pops: Sequence[str] | None) -> tuple[str, ...] | None:
         if pops is None:
@@ -481,35 +560,54 @@ class Planner:
             )
         return wanted
 
+    def _design_partitioned(
+        self, design: DesignOptions, costs: CostModel, selected: tuple[str, ...] | None
+    ) -> None:
+        """Design ``costs``'s variant and, when permission-aware, the same without penalties on
+        every partition, and remember the merged variants."""
+        wanted = [costs, costs.without_penalties()] if costs.penalised else [costs]
+        wanted = [c for c in wanted if _design_key(design, c, selected) not in self._designed]
+        if wanted:
+            designed = self.partitions.design(design, wanted, selected)
+            for c, made in zip(wanted, designed, strict=True):
+                self._remember(_design_key(design, c, selected), made)
+
+    def _remember(self, key: tuple, made: Designed) -> None:
+        if len(self._designed) >= _CACHED_DESIGNS:
+            self._designed.pop(next(iter(self._designed)))
+        self._designed[key] = made
+
     def _design(
         self, design: DesignOptions, costs: CostModel, selected: tuple[str, ...] | None
     ) -> Designed:
         """Design, flag and remember one variant (the last few are kept)."""
-        key = (design, _routing_key(costs), costs.rates, costs.build, selected)
+        key = _design_key(design, costs, selected)
         if key in self._designed:
+            return self._designed[key]
+        if self.partitions is not None:
+            self._design_partitioned(design, costs, selected)
             return self._designed[key]
         assignment = self.assignment(design, costs)
         if selected is not None:
             assignment = assignment[assignment["pop_id"].isin(selected)]
-        if design.uses_joint_design and design.topology == "tree":
-            designs = self._joint_design(design, costs)[1]
-            designs = designs if selected is None else designs.only(selected)
-        else:
+        joint = self._joint_design(design, costs)[1] if design.uses_joint_design else None
+        if joint is not None and design.topology == "tree":
+            designs = joint if selected is None else joint.only(selected)
+        else:  # rings over a joint assignment run around the joint trees
             designs = design_pops(
                 self.network,
                 self.weights(costs),
                 assignment,
                 design,
                 csr=self.graph(costs),
+                trees=joint,
                 progress=self.progress,
             )
         made = _flagged(
             self.network, self.layers, designs, assignment, design, self.methods(costs)[0]
         )
         made = dataclasses.replace(made, facilities=self.facility_places)
-        if len(self._designed) >= _CACHED_DESIGNS:
-            self._designed.pop(next(iter(self._designed)))
-        self._designed[key] = made
+        self._remember(key, made)
         return made
 
 
@@ -556,6 +654,12 @@ _BY_LENGTH = CostModel(objective="length")
 """GPs are assigned to the PoP nearest by road."""
 
 
+def _design_key(design: DesignOptions, costs: CostModel, selected: tuple[str, ...] | None) -> tuple:
+    """What one designed variant depends on: the design, the routing and, for each segment's
+    construction method, the rates and build rules."""
+    return (design, _routing_key(costs), costs.rates, costs.build, selected)
+
+
 def _routing_key(costs: CostModel) -> tuple:
     """The part of a cost model that changes routes (rates only when routing by cost)."""
     money = (costs.rates, costs.build) if costs.objective == "cost" else ()
@@ -574,13 +678,11 @@ def _edge_weights(
     network: RoadNetwork,
     layers: Sequence[RowLayer],
     costs: CostModel,
-    notes: Callable[[], pd.DataFrame],
+    notes: pd.DataFrame,
 ) -> np.ndarray:
     """Routing weight of every edge in equivalent metres: ``base`` (construction cost in metres
-    of underground road build, or length) plus the permission penalties.
-
-    ``notes`` is called for the edges' right-of-way measures only when a penalty needs them.
-    """
+    of underground road build, or length) plus the penalties on its right-of-way measures
+    ``notes``."""
     edges = network.edges
     weight = np.asarray(base, dtype=float).copy()
     if costs.offroad_penalty_per_m:
@@ -593,7 +695,7 @@ def _edge_weights(
     )
     if not layers or not any(layer_penalties):
         return _positive(weight, edges)
-    measured = notes()
+    measured = notes
     for layer in layers:
         if layer.kind == "area":
             weight += costs.forest_penalty_per_m * measured[f"in_{layer.name}_m"].to_numpy()
@@ -665,6 +767,10 @@ def plan(
     lead_times: LeadTimes | Mapping[str, int] | None = None,
     facility_options: FacilityOptions | None = None,
     progress: bool = True,
+    partition_by: str | None = None,
+    partition_buffer_m: float = DEFAULT_BUFFER_M,
+    partition_unmatched: Unmatched = "nearest",
+    client: Any = None,
     **design_options: Any,
 ) -> Plan:
     """Plan fibre routes from every PoP to its GPs: ``Planner(...).plan(...)`` in one call.
@@ -677,6 +783,9 @@ def plan(
         Utility layers and how the network is built, as for :class:`Planner`.
     progress
         Show progress bars.
+    partition_by, partition_buffer_m, partition_unmatched, client
+        Split the work by a column of the GPs and PoPs and plan the partitions one after
+        another or on a Dask cluster, as for :class:`Planner`.
     design, costs, permit_threshold_ha, optical, lead_times, facility_options, **design_options
         The variant, as for :meth:`Planner.plan` (e.g. ``topology="ring"``, ``ring_size=8``,
         ``assign_by="block"``, ``lead_times={"forest": 18}``).
@@ -710,6 +819,10 @@ def plan(
         options=options,
         crs=crs,
         progress=progress,
+        partition_by=partition_by,
+        partition_buffer_m=partition_buffer_m,
+        partition_unmatched=partition_unmatched,
+        client=client,
     )
     return planner.plan(
         chosen,

@@ -443,3 +443,9 @@ def test_sample_with_existing_fibre_and_power_lines(sample_paths, tmp_path):
     # the comparison of scenarios takes the BOQ total, which is the summary's cost
     table = netplan.compare({"reuse": reuse, "length": short})
     assert table.loc["boq_total", "reuse"] == pytest.approx(total["cost"], abs=0.01)
+
+
+def test_utility_layers_with_partitions_are_refused(branches):
+    gps, pops, roads, existing, power = branches
+    with pytest.raises(netplan.InputError, match="cannot be planned with partition_by yet"):
+        netplan.Planner(gps, pops, roads, existing=existing, partition_by="id", progress=False)
