@@ -1,6 +1,7 @@
 """End-to-end plan of the Chhattisgarh state-scale benchmark (real GPs/PoPs, synthetic roads/forest).
 
     python benchmarks/state_plan.py [--shared ../shared/data] [--pops N] [--skip-star] [--map PATH]
+                                    [--skip-utilities] [--skip-facilities]
 
 Prints, for whole ``netplan.plan`` calls (load, network, assignment + design + right-of-way, no
 export): the default plan (shared-trench trees, GPs assigned and trench designed jointly), and as
@@ -8,16 +9,21 @@ baselines measured in the same run the per-PoP trees (``joint=False``: nearest P
 one tree per PoP) and ``topology="star"``; with time and trench ratios and the peak memory.
 The compiled kernels are loaded on the bundled sample first (not counted). On the default plan it
 then prints the CPU time of the roll-out step (phases, register order, schedule) as a share of the
-plan's; writes its ``map.html`` (``--map``, default a temporary file), with the map's size and the
-time to draw and write it; and plans with and without the 27 real district HQs as service points
-(own terminals of the joint design), in the order without, with, with, without, printing the time
-ratio, the facilities connected and the trench added.
+plan's, and writes its ``map.html`` (``--map``, default a temporary file), with the map's size and
+the time to draw and write it.
+Then the default plan again with SYNTHETIC existing fibre (along every NH) and power lines (along
+40 % of the named MDR/ODR roads), generated here with the seeded generator of the bundled sample
+(``data/make_sample_utilities.py``), timed (wall and CPU) beside the plain plan. Last, plans with and
+without the 27 real district HQs as service points (own terminals of the joint design), in the order
+without, with, with, without, printing the time ratio, the facilities connected and the trench
+added (``--skip-facilities`` leaves this out).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import resource
 import tempfile
 import time
@@ -84,6 +90,30 @@ def _facility_figures(layers: dict[str, gpd.GeoDataFrame], shared: Path, trench_
     )
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _synthetic_utilities(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The sample's seeded SYNTHETIC existing-fibre and power-line generator, on these roads."""
+    spec = importlib.util.spec_from_file_location(
+        "make_sample_utilities", REPO / "data" / "make_sample_utilities.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.synthetic_utilities(roads)
+
+
+def _line(name: str, seconds: float, cpu: float, plan: netplan.Plan) -> str:
+    total = plan.summary.loc["TOTAL"]
+    return (
+        f"{name:>9}: {seconds:7.1f} s (cpu {cpu:6.1f} s)  routed {int(total['routed'])}/"
+        f"{int(total['gps'])}  trench {total['trench_km']:9.1f} km  aerial "
+        f"{total['aerial_km']:8.1f} km  existing {total['existing_km']:7.1f} km  cost INR "
+        f"{total['cost'] / 1e7:8.1f} crore  optical fail {int(total['optical_fail'])}  "
+        f"permit items {len(plan.permits)}"
+    )
+
+
 def _warm_up() -> float:
     """Load the compiled kernels (numba cache) on the bundled sample; returns seconds."""
     t0 = time.perf_counter()
@@ -104,6 +134,8 @@ def main() -> None:
     )
     parser.add_argument("--map", type=Path, default=None, help="write the state map here (kept)")
     parser.add_argument("--skip-star", action="store_true")
+    parser.add_argument("--skip-utilities", action="store_true")
+    parser.add_argument("--skip-facilities", action="store_true")
     args = parser.parse_args()
     cg = args.shared / "cg_state"
     print(f"kernels loaded on the sample in {_warm_up():.1f} s (not counted)")
@@ -150,11 +182,44 @@ def main() -> None:
         print(f"joint tree / star trench ratio {trench[joint] / trench['star']:.3f}")
     _rollout_figures(default, default_cpu)
     _map_figures(default, timings[joint], args.map)
+    if not args.skip_utilities:
+        _utility_figures(gps, pops, roads, forest, default, timings[joint], default_cpu)
     trench_km = float(default.summary.loc["TOTAL", "trench_km"])
-    del default  # the plan with facilities builds its own network
-    _facility_figures(layers, args.shared, trench_km)
+    del default  # the plans with facilities build their own networks
+    if not args.skip_facilities:
+        _facility_figures(layers, args.shared, trench_km)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak:.0f} MB (limit 2048)")
+
+
+def _utility_figures(
+    gps: gpd.GeoDataFrame,
+    pops: gpd.GeoDataFrame,
+    roads: gpd.GeoDataFrame,
+    forest: gpd.GeoDataFrame,
+    plain: netplan.Plan,
+    plain_seconds: float,
+    plain_cpu: float,
+) -> None:
+    """Plan again with synthetic existing fibre and power lines; print both plans and ratios."""
+    t0 = time.perf_counter()
+    existing, power = _synthetic_utilities(roads)
+    print(
+        f"SYNTHETIC utilities: {len(existing)} existing-fibre lines, {len(power)} power lines "
+        f"generated in {time.perf_counter() - t0:.1f} s"
+    )
+    t0, c0 = time.perf_counter(), time.process_time()
+    reuse = netplan.plan(
+        gps, pops, roads, forest=forest, existing=existing, power_lines=power, progress=False
+    )
+    seconds, used = time.perf_counter() - t0, time.process_time() - c0
+    print(_line("plain", plain_seconds, plain_cpu, plain))
+    print(_line("utilities", seconds, used, reuse))
+    cost = reuse.summary.loc["TOTAL", "cost"] / plain.summary.loc["TOTAL", "cost"]
+    print(
+        f"utilities/plain: time {seconds / plain_seconds:.2f}, cpu {used / plain_cpu:.2f}, "
+        f"cost {cost:.3f}"
+    )
 
 
 def _map_figures(plan: netplan.Plan, plan_seconds: float, path: Path | None) -> None:

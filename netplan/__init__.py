@@ -36,6 +36,7 @@ from netplan._errors import (
 if TYPE_CHECKING:
     # submodules, re-exported for type checkers
     from netplan import assign as assign
+    from netplan import boq as boq
     from netplan import comparison as comparison
     from netplan import crs as crs
     from netplan import datasets as datasets
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from netplan import io as io
     from netplan import maps as maps
     from netplan import network as network
+    from netplan import optical as optical
     from netplan import params as params
     from netplan import planner as planner
     from netplan import report as report
@@ -52,17 +54,21 @@ if TYPE_CHECKING:
     from netplan import rollout as rollout
     from netplan import row as row
     from netplan import steiner as steiner
+    from netplan.boq import BuildRules, Rates
     from netplan.comparison import compare
     from netplan.facilities import FacilityOptions
     from netplan.io import (
+        load_existing,
         load_facilities,
         load_forest,
         load_highways,
         load_pops,
+        load_power_lines,
         load_roads,
         load_sites,
     )
     from netplan.network import RoadNetwork, build_network
+    from netplan.optical import OpticalBudget
     from netplan.params import CostModel, DesignOptions, NetworkOptions
     from netplan.planner import Planner, plan
     from netplan.result import Plan
@@ -73,6 +79,11 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _NAMES = {
+    "BuildRules": "netplan.boq",
+    "Rates": "netplan.boq",
+    "OpticalBudget": "netplan.optical",
+    "load_existing": "netplan.io",
+    "load_power_lines": "netplan.io",
     "FacilityOptions": "netplan.facilities",
     "LeadTimes": "netplan.rollout",
     "load_facilities": "netplan.io",
@@ -94,11 +105,13 @@ _NAMES = {
     "steiner_tree": "netplan.steiner",
 }
 _SUBMODULES = frozenset(
-    {"assign", "cli", "comparison", "crs", "datasets", "design", "export", "facilities", "io",
-     "maps", "network", "params", "planner", "report", "result", "rollout", "row", "steiner"}
+    {"assign", "boq", "cli", "comparison", "crs", "datasets", "design", "export", "facilities",
+     "io", "maps", "network", "optical", "params", "planner", "report", "result", "rollout", "row",
+     "steiner"}
 )  # fmt: skip
 
 __all__ = [
+    "BuildRules",
     "CRSError",
     "CoordinateError",
     "CostModel",
@@ -118,20 +131,24 @@ __all__ = [
     "NetplanError",
     "NetplanWarning",
     "NetworkOptions",
+    "OpticalBudget",
     "OutputExistsError",
     "OutputPathError",
     "ParameterError",
     "Plan",
     "Planner",
+    "Rates",
     "RoadNetwork",
     "RowLayer",
     "build_network",
     "compare",
     "datasets",
+    "load_existing",
     "load_facilities",
     "load_forest",
     "load_highways",
     "load_pops",
+    "load_power_lines",
     "load_roads",
     "load_sites",
     "plan",

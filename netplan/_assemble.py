@@ -1,10 +1,11 @@
 """From a designed variant to a :class:`~netplan.result.Plan`: the plan's derived tables.
 
 A :class:`Designed` variant holds what designing needs a road network for (assignment, flagged
-routes, crossings, distances along the design, PoP placement). :func:`assemble` derives
-everything else from it (permit register, sites, PoPs, summary, trade-off, roll-out), without the
-network,
-so variants designed apart (e.g. partitions of a state) can be concatenated and assembled once.
+routes with their construction method, crossings, distances along the design, PoP placement).
+:func:`assemble` derives everything else from it (cable sizes, optical budget, bill of
+quantities, permit register, sites, PoPs, summary, trade-off, roll-out, facilities), without the
+network, so variants designed apart (e.g. partitions of a state) can be concatenated and
+assembled once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from netplan._tables import (
     summary_table,
     tradeoff_table,
 )
+from netplan.boq import add_boq_totals, bill_of_quantities, size_routes
 from netplan.facilities import (
     add_facility_schedule,
     add_facility_totals,
@@ -31,6 +33,7 @@ from netplan.facilities import (
     reached_terminals,
 )
 from netplan.network import RoadNetwork
+from netplan.optical import OpticalBudget, add_optical_totals, optical_check
 from netplan.params import CostModel, DesignOptions
 from netplan.result import Plan
 from netplan.rollout import LeadTimes, add_rollout_totals, plan_rollout
@@ -47,15 +50,18 @@ class Designed:
     ----------
     assignment
         Every GP of the variant (index: site id): ``pop_id``, ``network_m`` (road distance to
-        its PoP), ``reason`` ("" when assigned and designed), ``spur_m``.
+        its PoP), ``reason`` ("" when assigned and designed), ``spur_m``, ``node`` (its network
+        node) and, for rings, ``hop_in_m`` / ``hop_out_m`` (the ring legs reaching and leaving
+        it).
     routes
-        Route segments flagged against the right-of-way layers (EPSG:4326).
+        Route segments flagged against the right-of-way layers (EPSG:4326), with their
+        construction ``method`` and ``from_node`` / ``to_node``.
     crossings
         Permission points (EPSG:4326).
     route_m
         Each GP's distance from its PoP along the design (NaN where not designed).
     pop_status
-        Every PoP (index: PoP id): ``status`` ("ok" | "unroutable") and ``reason``.
+        Every PoP (index: PoP id): ``status`` ("ok" | "unroutable"), ``reason`` and ``node``.
     rings
         One row per ring of a ring design (empty otherwise).
     facilities
@@ -73,6 +79,38 @@ class Designed:
     facilities: pd.DataFrame | None = None
 
 
+def _priced(
+    made: Designed,
+    pop_ids: pd.Index,
+    layers: Sequence[RowLayer],
+    design: DesignOptions,
+    costs: CostModel,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The variant's routes with cable sizes, and its bill of quantities (drops at the routed GPs
+    and service points)."""
+    routes = size_routes(made.routes, made.rings, topology=design.topology, build=costs.build)
+    routed = made.assignment[(made.assignment["reason"] == "") & made.route_m.notna()]
+    drops = routed[["pop_id", "node"]]
+    if made.facilities is not None:  # service points connected on their own have drops too
+        served = made.facilities[reached_terminals(made.facilities)]
+        drops = pd.concat([drops, served[["pop_id", "node"]]], ignore_index=True)
+    boq = bill_of_quantities(
+        routes,
+        drops,
+        _roots(made),
+        pop_ids=pop_ids,
+        line_layers=[layer.name for layer in layers if layer.kind == "line"],
+        costs=costs,
+        topology=design.topology,
+    )
+    return routes, boq
+
+
+def _roots(made: Designed) -> pd.Series:
+    """The network node of every placed PoP."""
+    return made.pop_status["node"].dropna().astype("int64")
+
+
 def assemble(
     made: Designed,
     *,
@@ -81,6 +119,7 @@ def assemble(
     layers: Sequence[RowLayer],
     design: DesignOptions,
     costs: CostModel,
+    optical: OpticalBudget = OpticalBudget(),
     permit_threshold_ha: float = 1.0,
     lead_times: LeadTimes | Mapping[str, int] | None = None,
     facilities: gpd.GeoDataFrame | None = None,
@@ -99,7 +138,9 @@ def assemble(
     layers
         The right-of-way layers the routes were flagged against.
     design, costs
-        The variant's options.
+        The variant's options (the bill of quantities uses ``costs``' rates and build rules).
+    optical
+        The optical budget every GP is checked against.
     permit_threshold_ha
         Forest area per division above which general approval does not apply.
     lead_times
@@ -108,22 +149,33 @@ def assemble(
     facilities
         The facility layer (:func:`netplan.io.load_facilities`).
     plain
-        The length-only design of the same variant, for the trade-off of a permission-aware plan.
+        The same variant designed without permission penalties, for the trade-off of a
+        permission-aware plan.
     network, inputs
         Kept on the plan for reference.
     """
     permits = permit_register(made.crossings, layers, threshold_ha=permit_threshold_ha)
+    routes, boq = _priced(made, pops.index, layers, design, costs)
     sites = sites_table(gps, made.assignment, made.route_m)
+    sites = optical_check(
+        sites,
+        routes,
+        made.assignment,
+        _roots(made),
+        topology=design.topology,
+        budget=optical,
+        build=costs.build,
+    )
     terminals = None
     if made.facilities is not None:
         terminals = made.facilities.index[reached_terminals(made.facilities)]
-    roll = plan_rollout(
-        made.routes, sites, permits, layers, lead_times=lead_times, facilities=terminals
-    )
+    roll = plan_rollout(routes, sites, permits, layers, lead_times=lead_times, facilities=terminals)
     sites = sites.join(roll.sites)
-    routes = made.routes.assign(phase=roll.route_phase)
+    routes = routes.assign(phase=roll.route_phase)
     pops_tab = pops_table(pops, made.pop_status, sites, routes)
-    summary = summary_table(routes, sites, pops_tab, layers, costs)
+    summary = summary_table(routes, sites, pops_tab, layers)
+    summary = add_boq_totals(summary, boq)
+    summary = add_optical_totals(summary, sites)
     if design.topology == "ring":
         summary = add_ring_totals(summary, made.rings)
     summary = add_rollout_totals(summary, sites)
@@ -133,6 +185,12 @@ def assemble(
         summary = add_facility_totals(summary, facility_tab)
         schedule = add_facility_schedule(schedule, facility_tab)
     log_summary(summary)
+    tradeoff = None
+    if plain is not None:
+        plain_routes, plain_boq = _priced(plain, pops.index, layers, design, costs)
+        tradeoff = tradeoff_table(
+            plain_routes, routes, layers, costs=(_total(plain_boq), _total(boq))
+        )
     return Plan(
         routes=routes,
         sites=sites,
@@ -140,14 +198,21 @@ def assemble(
         crossings=made.crossings,
         permits=roll.permits,
         summary=summary,
+        boq=boq,
         rollout=schedule,
         facilities=facility_tab,
         lead_times=roll.months,
         design=design,
         costs=costs,
+        optical=optical,
         layers=tuple(layers),
         network=network,
-        tradeoff=None if plain is None else tradeoff_table(plain.routes, made.routes, layers),
+        tradeoff=tradeoff,
         rings=made.rings if design.topology == "ring" else None,
         inputs=inputs,
     )
+
+
+def _total(boq: pd.DataFrame) -> float:
+    """The total amount of a bill of quantities."""
+    return float(boq.loc[boq["pop_id"] == "TOTAL", "amount"].sum())

@@ -37,6 +37,7 @@ __all__ = [
     "design_joint",
     "routes_frame",
     "facility_results",
+    "ring_hops",
     "ROUTE_COLUMNS",
     "RING_COLUMNS",
 ]
@@ -59,9 +60,13 @@ ROUTE_COLUMNS = [
     "gp_ids",
     "facilities_served",
     "facility_ids",
+    "from_node",
+    "to_node",
 ]
 _ROUTE_DTYPES = {
     "edge_id": np.int64,
+    "from_node": np.int64,
+    "to_node": np.int64,
     "offroad": bool,
     "length_m": float,
     "cable_m": float,
@@ -473,6 +478,21 @@ def _ring_rows(pop_id: str, design: Design, by_node: dict[int, list[str]]) -> li
     return rows
 
 
+def ring_hops(designs: PopDesigns) -> pd.DataFrame:
+    """For every GP on a ring: its ring and the lengths of the legs that reach it
+    (``hop_in_m``) and leave it (``hop_out_m``), i.e. the fibre runs to its neighbouring routers."""
+    rows = []
+    for pop_id, design in designs.designs.items():
+        by_node = _gps_by_node(designs.gp_nodes[pop_id])
+        for k, ring in enumerate(design.rings, start=1):
+            for i, node in enumerate(ring.terminals):
+                for gp in by_node.get(node, ()):
+                    hop_in, hop_out = ring.legs[i], ring.legs[i + 1]
+                    rows.append((gp, f"{pop_id}-R{k}", hop_in, hop_out))
+    table = pd.DataFrame(rows, columns=["site_id", "ring_id", "hop_in_m", "hop_out_m"])
+    return table.drop_duplicates("site_id").set_index("site_id")
+
+
 def _segment_rows(
     pop_id: str,
     design: Design,
@@ -503,6 +523,8 @@ def _segment_rows(
             "gp_ids": ";".join(served),
             "facilities_served": len(facilities),
             "facility_ids": ";".join(facilities),
+            "from_node": int(design.parent_node[i]),
+            "to_node": int(design.child_node[i]),
         }
         if design.rings:
             row["ring_ids"] = ";".join(rings_of_edge.get(int(edge_id), []))

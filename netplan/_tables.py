@@ -13,7 +13,6 @@ import geopandas as gpd
 import pandas as pd
 
 from netplan.crs import WGS84
-from netplan.params import CostModel
 from netplan.row import RowLayer
 
 __all__ = [
@@ -31,15 +30,35 @@ log = logging.getLogger(__name__)
 NOT_REACHED = "not reached by its PoP's design (please report this as a bug)"
 
 
+def _underground_m(routes: pd.DataFrame) -> pd.Series:
+    """Length of new underground trench of each segment (all of it when no method is known)."""
+    length = routes["length_m"].astype(float)
+    if "method" not in routes:
+        return length
+    return length.where(routes["method"] == "underground", 0.0)
+
+
 def route_totals(routes: pd.DataFrame, layers: Sequence[RowLayer]) -> dict[str, float]:
-    """Headline figures of one set of routes: trench and cable km, and per right-of-way layer
-    the km and hectares inside (area layers) or the crossings and km along (line layers)."""
+    """Headline figures of one set of routes: km of new underground trench, aerial cable,
+    reused existing fibre and the whole route, km of new cable, and per right-of-way layer the
+    km and hectares inside (area layers) or the crossings and km along (line layers)."""
     empty = not len(routes)
 
     def total(column: str) -> float:
         return 0.0 if empty else float(routes[column].sum())
 
-    out = {"trench_km": total("length_m") / 1000, "cable_km": total("cable_m") / 1000}
+    def by_method(method: str, column: str = "length_m") -> float:
+        if empty or "method" not in routes:
+            return 0.0
+        return float(routes.loc[routes["method"] == method, column].sum())
+
+    out = {
+        "trench_km": 0.0 if empty else float(_underground_m(routes).sum()) / 1000,
+        "aerial_km": by_method("aerial") / 1000,
+        "existing_km": by_method("existing") / 1000,
+        "route_km": total("length_m") / 1000,
+        "cable_km": (total("cable_m") - by_method("existing", "cable_m")) / 1000,
+    }
     for layer in layers:
         if layer.kind == "area":
             metres = total(f"in_{layer.name}_m")
@@ -57,7 +76,6 @@ def _summary_row(
     routes: pd.DataFrame,
     sites: pd.DataFrame,
     layers: Sequence[RowLayer],
-    costs: CostModel,
 ) -> dict:
     kinds = routes.groupby("kind")["length_m"].sum() if len(routes) else pd.Series(dtype=float)
     road_m = float(kinds.get("road", 0.0))
@@ -75,7 +93,6 @@ def _summary_row(
         "bridge_links": int((routes["kind"] == "bridge").sum()) if len(routes) else 0,
     }
     row.update(route_totals(routes, layers))
-    row["cost"] = costs.trench_cost_per_m * road_m + costs.offroad_cost_per_m * (spur_m + bridge_m)
     return row
 
 
@@ -84,9 +101,11 @@ def summary_table(
     sites: pd.DataFrame,
     pops: pd.DataFrame,
     layers: Sequence[RowLayer],
-    costs: CostModel,
 ) -> pd.DataFrame:
-    """One row per PoP and a ``TOTAL`` row (GPs not assigned to any PoP count in the total)."""
+    """One row per PoP and a ``TOTAL`` row (GPs not assigned to any PoP count in the total).
+
+    The feature modules add their columns after it (``cost`` from the bill of quantities,
+    ``optical_fail``, ...)."""
     routes_by_pop = dict(tuple(routes.groupby("pop_id"))) if len(routes) else {}
     sites_by_pop = dict(tuple(sites.groupby("pop_id"))) if len(sites) else {}
     no_routes, no_sites = routes.iloc[:0], sites.iloc[:0]
@@ -97,11 +116,10 @@ def summary_table(
             routes_by_pop.get(pop_id, no_routes),
             sites_by_pop.get(pop_id, no_sites),
             layers,
-            costs,
         )
         for pop_id in pops.index
     ]
-    records.append(_summary_row("TOTAL", "", routes, sites, layers, costs))
+    records.append(_summary_row("TOTAL", "", routes, sites, layers))
     return pd.DataFrame.from_records(records).set_index("pop_id").round(4)
 
 
@@ -133,12 +151,14 @@ def sites_table(
 def pops_table(
     pops: gpd.GeoDataFrame, status: pd.DataFrame, sites: pd.DataFrame, routes: pd.DataFrame
 ) -> gpd.GeoDataFrame:
-    """Every PoP: its GP counts, trench km, and whether it could be placed and designed
-    (``status`` holds each PoP's ``status`` and ``reason``)."""
+    """Every PoP: its GP counts, km of new underground trench, and whether it could be placed
+    and designed (``status`` holds each PoP's ``status`` and ``reason``)."""
     table = status.reindex(pops.index)
     counts = sites.groupby("pop_id")["routed"].agg(["size", "sum"])
     trench = (
-        routes.groupby("pop_id")["length_m"].sum() / 1000 if len(routes) else pd.Series(dtype=float)
+        _underground_m(routes).groupby(routes["pop_id"]).sum() / 1000
+        if len(routes)
+        else pd.Series(dtype=float)
     )
     out = gpd.GeoDataFrame(
         {
@@ -158,14 +178,19 @@ def pops_table(
 
 
 def tradeoff_table(
-    plain: pd.DataFrame, aware: pd.DataFrame, layers: Sequence[RowLayer]
+    plain: pd.DataFrame,
+    aware: pd.DataFrame,
+    layers: Sequence[RowLayer],
+    *,
+    costs: tuple[float, float],
 ) -> pd.DataFrame:
-    """The length-only plan against the permission-aware one, and their difference."""
-    table = pd.DataFrame(
-        [route_totals(plain, layers), route_totals(aware, layers)],
-        index=["length-only", "permission-aware"],
-    )
-    table.loc["difference"] = table.loc["permission-aware"] - table.loc["length-only"]
+    """The plan without permission penalties against the permission-aware one (same rates and
+    objective), and their difference; ``costs`` are the two BOQ totals."""
+    rows = [route_totals(plain, layers), route_totals(aware, layers)]
+    for row, cost in zip(rows, costs, strict=True):
+        row["cost"] = cost
+    table = pd.DataFrame(rows, index=["without-penalties", "permission-aware"])
+    table.loc["difference"] = table.loc["permission-aware"] - table.loc["without-penalties"]
     return table
 
 

@@ -854,7 +854,10 @@ def check_within_extent(
     metric = metric_crs_for(roads)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        box = roads.geometry.to_crs(metric).total_bounds
+        # the box's densified outline, not every road vertex, is reprojected (seconds at state
+        # scale); the result holds every road
+        to_metric = pyproj.Transformer.from_crs(roads.crs, metric, always_xy=True)
+        box = np.array(to_metric.transform_bounds(*roads.total_bounds, densify_pts=101))
     site_geoms = np.asarray(sites.geometry.array, dtype=object)
     dist = _box_distance(site_geoms, sites.crs, metric, box)
     out = pd.Series(dist, index=sites.index, name="outside_roads_m")
@@ -896,6 +899,10 @@ def check_within_extent(
     return out
 
 
+_SAME_AREA_PAD_DEG = 0.01
+"""Bounding boxes (lon/lat) closer than this count as overlapping in :func:`check_same_area`."""
+
+
 def check_same_area(
     layer_a: gpd.GeoDataFrame,
     layer_b: gpd.GeoDataFrame,
@@ -921,13 +928,14 @@ def check_same_area(
         return
     ba = _bounds_wgs84(layer_a, la)
     bb = _bounds_wgs84(layer_b, lb)
+    pad = _SAME_AREA_PAD_DEG  # boxes of straight lines are flat: touching within ~1 km is enough
     overlap = (
         ba is not None
         and bb is not None
-        and ba[0] <= bb[2]
-        and bb[0] <= ba[2]
-        and ba[1] <= bb[3]
-        and bb[1] <= ba[3]
+        and ba[0] <= bb[2] + pad
+        and bb[0] <= ba[2] + pad
+        and ba[1] <= bb[3] + pad
+        and bb[1] <= ba[3] + pad
     )
     if overlap:
         return

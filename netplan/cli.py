@@ -14,6 +14,7 @@ inside :func:`main`, where Ctrl-C and errors are handled.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import signal
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from netplan._checks import bounds_of, check_number
+from netplan._checks import Bounds, bounds_of, check_number
 from netplan._errors import InputError, NetplanError, NetplanWarning
 
 __all__ = ["main"]
@@ -43,12 +44,21 @@ _NUMBER_OPTIONS = {
     "--crossing-penalty": ("netplan.params", "CostModel", "crossing_penalty_m"),
     "--along-penalty": ("netplan.params", "CostModel", "along_highway_penalty_per_m"),
     "--forest-width": ("netplan.row", "RowLayer", "corridor_width_m"),
+    "--reuse-corridor": ("netplan.params", "NetworkOptions", "reuse_corridor_m"),
     "--facility-colocated": ("netplan.facilities", "FacilityOptions", "colocated_m"),
     "--facility-reach": ("netplan.facilities", "FacilityOptions", "reach_m"),
     "--ring-size": ("netplan.params", "DesignOptions", "ring_size"),
     "--pop-capacity": ("netplan.params", "DesignOptions", "pop_capacity"),
+    "--partition-buffer": ("netplan.partition", "Partitioning", "buffer_m"),
 }
 """Numeric options and the dataclass field whose bounds they share."""
+_WORKERS = Bounds(
+    minimum=1,
+    integer=True,
+    maximum=1024,
+    unit="workers",
+    why="a local cluster runs on this machine; use --scheduler for a real cluster",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,6 +76,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         if value is not None:
             bounds = bounds_of(getattr(importlib.import_module(module), owner), field)
             setattr(args, dest, check_number(value, bounds, name=option))
+    if getattr(args, "workers", None) is not None:
+        args.workers = check_number(args.workers, _WORKERS, name="--workers")
 
 
 def _add_plan_options(parser: argparse.ArgumentParser) -> None:
@@ -143,6 +155,39 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--forest-width", type=float, metavar="M", help="corridor width for forest hectares (m)"
     )
+    build = parser.add_argument_group(
+        "buildable plan",
+        "reuse of existing fibre and power poles, rates, what the router minimises",
+    )
+    build.add_argument(
+        "--existing",
+        metavar="PATH",
+        help="existing fibre with spare fibres (lines): no new trench or cable along it",
+    )
+    build.add_argument(
+        "--power-lines",
+        metavar="PATH",
+        help="electricity distribution lines (11 kV / LT) whose poles may carry aerial cable",
+    )
+    build.add_argument(
+        "--reuse-corridor",
+        type=float,
+        default=30.0,
+        metavar="M",
+        help="a road runs along existing fibre or a power line within this distance (m, default 30)",
+    )
+    build.add_argument(
+        "--rates",
+        metavar="CSV",
+        help="unit rates of the bill of quantities (columns item, rate[, unit]); default: the "
+        "indicative rates of netplan.boq.Rates",
+    )
+    build.add_argument(
+        "--objective",
+        choices=["cost", "length"],
+        default="cost",
+        help="cost: minimise construction cost (default); length: the length-only plan",
+    )
     rollout = parser.add_argument_group(
         "roll-out", "when permissions are expected; sets the phases, not the routes"
     )
@@ -163,6 +208,85 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-map", action="store_true", help="do not write map.html")
     parser.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+
+
+def _add_partition_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "partitions",
+        "split a large area by a column of the sites and PoPs; plan the parts one after another "
+        "(less memory) or in parallel on Dask (pip install 'netplan[dask]')",
+    )
+    group.add_argument(
+        "--partition-by",
+        metavar="COLUMN",
+        help="column that both the sites and the PoPs carry (e.g. district); GPs go only to PoPs "
+        "of their own partition",
+    )
+    group.add_argument(
+        "--partition-buffer",
+        type=float,
+        metavar="M",
+        help="a partition's roads are those within this distance of its sites (m, default 10000)",
+    )
+    group.add_argument(
+        "--partition-unmatched",
+        choices=["nearest", "unrouted"],
+        default="nearest",
+        help="GPs whose value no PoP carries: plan them with their nearest PoP's partition "
+        "(default) or list them as unroutable",
+    )
+    engine = group.add_mutually_exclusive_group()
+    engine.add_argument(
+        "--workers",
+        type=float,
+        metavar="N",
+        help="plan the partitions on a local Dask cluster of N worker processes",
+    )
+    engine.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="plan the partitions on an existing Dask cluster (e.g. tcp://10.0.0.5:8786)",
+    )
+
+
+def _partitioning(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict:
+    """The partition keywords of ``plan`` (a Dask client from --workers or --scheduler is closed
+    with ``stack``)."""
+    if args.partition_by is None and args.workers is None and args.scheduler is None:
+        return {}
+    keywords = {
+        "partition_by": args.partition_by,
+        "partition_unmatched": args.partition_unmatched,
+        "client": _dask_client(args, stack),
+    }
+    if args.partition_buffer is not None:
+        keywords["partition_buffer_m"] = args.partition_buffer
+    return keywords
+
+
+def _dask_client(args: argparse.Namespace, stack: contextlib.ExitStack):
+    """The Dask client asked for by --workers or --scheduler, or None."""
+    from netplan._errors import InputError
+
+    if args.workers is None and args.scheduler is None:
+        return None
+    option = "--workers" if args.workers is not None else "--scheduler"
+    if args.partition_by is None:
+        raise InputError(f"{option} plans partitions on Dask: add --partition-by COLUMN")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise InputError(
+            f"{option} needs Dask, which is not installed: pip install 'netplan[dask]'"
+        ) from exc
+    if not args.debug:  # the cluster's own INFO lines
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    if args.scheduler is not None:
+        return stack.enter_context(Client(args.scheduler))
+    cluster = stack.enter_context(
+        LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None)
+    )
+    return stack.enter_context(Client(cluster))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -246,16 +370,23 @@ def _parser() -> argparse.ArgumentParser:
         "(default: connect every facility the roads reach)",
     )
     _add_plan_options(p)
+    _add_partition_options(p)
     d = sub.add_parser(
         "demo", help="plan the bundled Dantewada sample (real GPs, synthetic roads/forest)"
     )
     _add_plan_options(d)
+    d.set_defaults(partition_by=None, workers=None, scheduler=None)
     return parser
 
 
 def _costs(args: argparse.Namespace):
+    from netplan.boq import Rates
     from netplan.params import CostModel
 
+    money = {
+        "rates": Rates.from_csv(args.rates) if args.rates else Rates(),
+        "objective": args.objective,
+    }
     overrides = {
         "forest_penalty_per_m": args.forest_penalty,
         "crossing_penalty_m": args.crossing_penalty,
@@ -263,8 +394,8 @@ def _costs(args: argparse.Namespace):
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.permission_aware or overrides:
-        return CostModel.permission_aware(**overrides)
-    return CostModel()
+        return CostModel.permission_aware(**overrides, **money)
+    return CostModel(**money)
 
 
 def _by_role(specs: Sequence[str], option: str, roles: Sequence[str], what: str) -> dict[str, str]:
@@ -332,8 +463,10 @@ def _input_files(args: argparse.Namespace) -> list[str]:
     if args.command == "demo":
         from netplan.datasets import sample_paths
 
-        return [str(path) for path in sample_paths().values()]
+        given = [args.existing, args.power_lines, args.rates]
+        return [str(path) for path in sample_paths().values()] + [p for p in given if p]
     paths = [args.sites, args.pops, args.roads, args.forest, args.highways, args.facilities]
+    paths += [args.existing, args.power_lines, args.rates]
     for spec in args.row_layer:  # FILE:kind:authority[:attribute], FILE may hold ':'
         tokens = spec.split(":")
         paths += [":".join(tokens[:-3]), ":".join(tokens[:-2])]
@@ -383,7 +516,7 @@ def _lead_times(args: argparse.Namespace) -> dict[str, float]:
     return found
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     from netplan._outputs import check_output_dir
 
     _check_numbers(args)
@@ -399,6 +532,7 @@ def _run(args: argparse.Namespace) -> int:
     from netplan.planner import plan
     from netplan.row import RowLayer
 
+    costs = _costs(args)  # a bad rates file fails before any loading
     if args.command == "demo":
         paths = sample_paths()
         layers = {role: paths.get("gps" if role == "sites" else role) for role in ROLES}
@@ -410,6 +544,8 @@ def _run(args: argparse.Namespace) -> int:
         layers["roads"],
         forest=layers["forest"],
         highways=layers["highways"],
+        existing=args.existing,
+        power_lines=args.power_lines,
         row_layers=[RowLayer.from_spec(spec) for spec in args.row_layer],
         facilities=layers["facilities"],
         facility_options=facility_options,
@@ -423,12 +559,14 @@ def _run(args: argparse.Namespace) -> int:
             heal_tolerance_m=args.heal_tolerance,
             max_spur_m=args.max_spur,
             max_bridge_m=args.max_bridge,
+            reuse_corridor_m=args.reuse_corridor,
         ),
-        costs=_costs(args),
+        costs=costs,
         lead_times=lead_times,
         forest_width_m=args.forest_width,
         crs=args.crs,
         progress=not args.quiet,
+        **_partitioning(args, stack),
     )
     _stop_if_signalled()
     out = result.to_file(args.out, overwrite=args.overwrite, map_html=not args.no_map)
@@ -442,11 +580,18 @@ def _report(result: Any, out: Path, files: Sequence[str]) -> list[str]:
     total = result.summary.loc["TOTAL"]
     lines = [
         f"netplan: {int(total['routed'])} of {int(total['gps'])} GPs routed, "
-        f"{total['trench_km']:.1f} km trench, {len(result.permits)} permit items",
+        f"{total['trench_km']:.1f} km new trench, {total['aerial_km']:.1f} km aerial, "
+        f"{total['existing_km']:.1f} km on existing fibre, cost INR {total['cost']:,.0f}, "
+        f"{len(result.permits)} permit items",
         f"netplan: wrote {out}/ ({', '.join(files)})",
         f"netplan: {int(total['phase1_gps'])} GPs need no permission (phase 1); the last are "
         f"ready in month {int(total['last_ready_month'])} (rollout.csv)",
     ]
+    if int(total["optical_fail"]):
+        lines.append(
+            f"netplan: {int(total['optical_fail'])} routed GPs over the optical budget: see "
+            "sites.csv (optical_reason column)"
+        )
     if int(total["unroutable"]):
         lines.append(
             f"netplan: {int(total['unroutable'])} GPs unroutable: see sites.csv (reason column)"
@@ -535,7 +680,8 @@ def _main(argv: Sequence[str] | None) -> int:
             debug = args.debug
             _setup_logging(args)
             log.debug("starting: netplan %s", " ".join(map(str, argv or sys.argv[1:])))
-            return _run(args)
+            with contextlib.ExitStack() as stack:  # closes a Dask cluster started for --workers
+                return _run(args, stack)
     except NetplanError as exc:
         _fail(f"netplan: error: {exc}", debug=debug)
         return 2

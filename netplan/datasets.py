@@ -23,15 +23,16 @@ def data_dir() -> Path:
 
 
 def sample_paths() -> dict[str, Path]:
-    """Paths of the Dantewada sample: real GPs and PoPs, synthetic roads and forest.
+    """Paths of the Dantewada sample: real GPs and PoPs, synthetic roads, forest and utilities.
 
     Keys: ``gps`` (CSV), ``pops`` (GeoJSON), ``roads`` and ``forest`` (GeoParquet), ``highways``
-    (GeoJSON).
+    (GeoJSON), ``existing`` (SYNTHETIC existing fibre along the NHs, GeoJSON) and
+    ``power_lines`` (SYNTHETIC 11 kV lines along some MDR/ODR roads, GeoJSON).
 
     Examples
     --------
     >>> sorted(sample_paths())
-    ['forest', 'gps', 'highways', 'pops', 'roads']
+    ['existing', 'forest', 'gps', 'highways', 'pops', 'power_lines', 'roads']
     """
     folder = data_dir() / "sample"
     return {
@@ -40,6 +41,8 @@ def sample_paths() -> dict[str, Path]:
         "roads": folder / "roads.parquet",
         "forest": folder / "forest.parquet",
         "highways": folder / "highways.geojson",
+        "existing": folder / "existing_fibre.geojson",
+        "power_lines": folder / "power_lines.geojson",
     }
 
 
@@ -69,4 +72,6 @@ def load_sample() -> dict[str, gpd.GeoDataFrame]:
         "roads": io.load_roads(paths["roads"]),
         "forest": io.load_forest(paths["forest"]),
         "highways": io.load_highways(paths["highways"]),
+        "existing": io.load_existing(paths["existing"]),
+        "power_lines": io.load_power_lines(paths["power_lines"]),
     }

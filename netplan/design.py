@@ -45,6 +45,9 @@ class Ring:
         Length of the roads the ring runs over more than once: there, one cut breaks the ring.
     distances
         For each terminal, its distance from the root along the ring, the shorter way round.
+    legs
+        Length of each leg: root to the first terminal, terminal to terminal, last terminal
+        back to the root (one more than the terminals).
     """
 
     terminals: tuple[int, ...]
@@ -52,6 +55,7 @@ class Ring:
     length: float
     shared: float
     distances: tuple[float, ...]
+    legs: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -389,6 +393,7 @@ def _route_rings(
                 length=total,
                 shared=float((length[ids] * (counts - 1)).sum()),
                 distances=tuple(min(d, total - d) for d in reached[:-1]),
+                legs=tuple(np.diff(np.r_[0.0, reached]).tolist()),
             )
         )
     return rings

@@ -330,7 +330,8 @@ def _kml_folder(document: ET.Element, name: str, frame: gpd.GeoDataFrame, path: 
 
 
 def _kml(plan: Plan, path: Path) -> None:
-    """Routes merged per PoP and kind, and the GPs, for Google Earth.
+    """Routes merged per PoP, kind, method and cable size, and the GPs (those over the optical
+    budget noted), for Google Earth.
 
     Written with :mod:`xml.etree.ElementTree`, which escapes ``& < > "`` in every name; the
     characters XML cannot hold are removed first, so the file is valid XML whatever the names.
@@ -340,15 +341,25 @@ def _kml(plan: Plan, path: Path) -> None:
     ET.SubElement(document, "name").text = "netplan plan"
     routes = plan.routes.to_crs(WGS84)
     if len(routes):
-        merged = routes.dissolve(by=["pop_id", "kind"], as_index=False, aggfunc={"length_m": "sum"})
+        keys = [c for c in ("pop_id", "kind", "method", "fibres") if c in routes.columns]
+        merged = routes.dissolve(by=keys, as_index=False, aggfunc={"length_m": "sum"})
         merged["Name"] = "PoP " + merged["pop_id"].astype(str) + " " + merged["kind"].astype(str)
         merged["Description"] = (merged["length_m"] / 1000).round(2).astype(str) + " km"
+        if "method" in merged:
+            merged["Name"] += " " + merged["method"].astype(str)
+        if "fibres" in merged:
+            merged["Description"] += ", " + merged["fibres"].astype(str) + "F cable"
         _kml_folder(document, "routes", merged, path)
     sites = plan.sites.to_crs(WGS84).reset_index()
     sites["Name"] = sites["name"].where(sites["name"] != "", sites["site_id"].astype(str))
     sites["Description"] = sites["reason"].where(
         ~sites["routed"], "routed to PoP " + sites["pop_id"].astype(str)
     )
+    if "optical_ok" in sites:
+        over = sites["routed"] & ~sites["optical_ok"]
+        sites.loc[over, "Description"] += (
+            "; over optical budget: " + sites.loc[over, "optical_reason"]
+        )
     _kml_folder(document, "gps", sites, path)
     ET.indent(root, space=" ")
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
@@ -360,10 +371,12 @@ def _points_table(points: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def write_plan_workbook(plan: Plan, path: Path) -> Path:
-    """The programme workbook ``plan.xlsx``: a "Summary" sheet, a "Roll-out" sheet (the schedule
-    by month) and, with service points, a "Facilities" sheet. The permit register has its own
-    workbook (``permits.xlsx``)."""
+    """The programme workbook ``plan.xlsx``: a "Summary" sheet, a "BOQ" sheet (the bill of
+    quantities), a "Roll-out" sheet (the schedule by month) and, with service points, a
+    "Facilities" sheet. The permit register has its own workbook (``permits.xlsx``)."""
     sheets = {"Summary": plan.summary.reset_index()}
+    if plan.boq is not None:
+        sheets["BOQ"] = plan.boq
     if plan.rollout is not None:
         sheets["Roll-out"] = plan.rollout
     if plan.facilities is not None:
@@ -377,13 +390,13 @@ def write_plan(
     """Write every output of ``plan`` into ``directory`` and return it.
 
     Files: ``plan.gpkg`` (always the layers routes, sites, pops, crossings and permits; empty
-    ones keep their columns), ``summary.csv``, ``permits.csv``, ``permits.xlsx`` (a summary
-    sheet and one sheet per authority), ``sites.csv``, ``rollout.csv`` (the roll-out schedule by
-    month), ``plan.xlsx`` (summary, roll-out and, with service points, facilities sheets),
-    ``facilities.csv`` and a ``facilities`` layer in ``plan.gpkg`` (with service points),
-    ``plan.kml``, ``tradeoff.csv`` (permission-aware plans), ``rings.csv`` (ring plans),
-    ``map.html`` (with ``map_html``) and ``.netplan-manifest.json`` listing them
-    (:func:`written_files`).
+    ones keep their columns), ``summary.csv``, ``boq.csv`` (the bill of quantities),
+    ``permits.csv``, ``permits.xlsx`` (a summary sheet and one sheet per authority),
+    ``sites.csv``, ``rollout.csv`` (the roll-out schedule by month), ``plan.xlsx`` (summary,
+    BOQ, roll-out and, with service points, facilities sheets), ``facilities.csv`` and a
+    ``facilities`` layer in ``plan.gpkg`` (with service points), ``plan.kml``, ``tradeoff.csv``
+    (permission-aware plans), ``rings.csv`` (ring plans), ``map.html`` (with ``map_html``) and
+    ``.netplan-manifest.json`` listing them (:func:`written_files`).
 
     Parameters
     ----------
@@ -409,6 +422,8 @@ def write_plan(
     with atomic_output_dir(directory, overwrite=overwrite, inputs=plan.inputs) as tmp:
         _write_gpkg(plan, tmp / "plan.gpkg")
         write_csv(plan.summary, tmp / "summary.csv")
+        if plan.boq is not None:
+            write_csv(plan.boq, tmp / "boq.csv", index=False)
         write_register_csv(plan.permits, tmp / "permits.csv")
         write_register_xlsx(plan.permits, tmp / "permits.xlsx")
         write_csv(_points_table(plan.sites), tmp / "sites.csv")

@@ -318,21 +318,22 @@ def beyond_reach(status: pd.DataFrame, distance: pd.Series, reach_m: float) -> p
 
 
 def with_results(status: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """The listing (:func:`facility_status`) with the design's results for the own terminals,
-    free of network node ids (:attr:`netplan._assemble.Designed.facilities`).
+    """The listing (:func:`facility_status`) with the design's results for the own terminals
+    (:attr:`netplan._assemble.Designed.facilities`).
 
     Returns
     -------
     pandas.DataFrame
         ``reason`` (from the design when it did not reach an own terminal), ``via_gp``,
         ``via_facility``, ``via_m``, ``terminal`` (bool: an own terminal of the design),
-        ``pop_id``, ``network_m``, ``route_m``.
+        ``node`` (its network node, for the drop joints of the bill of quantities), ``pop_id``,
+        ``network_m``, ``route_m``.
     """
     out = status.join(results[["pop_id", "network_m", "route_m"]])
     own = out["node"].notna() & (out["reason"] == "")
     out.loc[own, "reason"] = results["reason"].reindex(out.index[own]).fillna("").to_numpy()
     out.insert(out.columns.get_loc("node"), "terminal", out["node"].notna().to_numpy())
-    return out.drop(columns="node")
+    return out
 
 
 def reached_terminals(designed: pd.DataFrame) -> pd.Series:

@@ -41,6 +41,8 @@ __all__ = [
     "load_roads",
     "load_forest",
     "load_highways",
+    "load_existing",
+    "load_power_lines",
     "highways_from_roads",
     "ID_COLUMNS",
     "NAME_COLUMNS",
@@ -1236,6 +1238,107 @@ def load_forest(
     gdf = gdf.reset_index(drop=True)
     gdf.attrs.update(attrs)
     return gdf
+
+
+def _load_utility_lines(
+    path: PathOrFrame,
+    *,
+    what: str,
+    osm_where: str,
+    layer: str | int | None,
+    crs: Any,
+    encoding: str | None,
+) -> gpd.GeoDataFrame:
+    """Read and validate a utility line layer (existing fibre, power lines)."""
+    gdf, label, declare, _ = _read_any(
+        path,
+        what=what,
+        layer=layer,
+        geometry="line",
+        crs=crs,
+        encoding=encoding,
+        osm_layer="lines",
+        osm_where=osm_where,
+    )
+    gdf = V.validate_layer(
+        gdf,
+        source=label,
+        what=what,
+        geometry="line",
+        crs=declare,
+        missing="drop",
+        ids=_feature_ids(gdf),
+    )
+    gdf = _explode_lines(gdf.reset_index(drop=True))
+    V.tag(gdf, label, what)
+    return gdf
+
+
+def load_existing(
+    path: PathOrFrame,
+    *,
+    layer: str | int | None = None,
+    crs: Any = None,
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Load existing optical fibre with spare fibres (BSNL, RailTel, PowerGrid ... routes).
+
+    Parameters
+    ----------
+    path
+        Any supported vector format or a GeoDataFrame of (Multi)LineStrings. For ``.osm.pbf``:
+        ways tagged ``telecom=line`` or ``communication=line``.
+    layer, crs, encoding
+        As in :func:`load_roads`.
+
+    Returns
+    -------
+    GeoDataFrame
+        LineStrings in the source CRS with the original attributes. Every line is taken to
+        have spare fibres for the GPs routed along it.
+    """
+    return _load_utility_lines(
+        path,
+        what="existing fibre",
+        osm_where='other_tags LIKE \'%"telecom"=>"line"%\' OR '
+        'other_tags LIKE \'%"communication"=>"line"%\'',
+        layer=layer,
+        crs=crs,
+        encoding=encoding,
+    )
+
+
+def load_power_lines(
+    path: PathOrFrame,
+    *,
+    layer: str | int | None = None,
+    crs: Any = None,
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Load electricity distribution lines (11 kV / LT) whose poles may carry aerial cable.
+
+    Parameters
+    ----------
+    path
+        Any supported vector format or a GeoDataFrame of (Multi)LineStrings. For ``.osm.pbf``:
+        ways tagged ``power=minor_line`` (distribution) or ``power=line``.
+    layer, crs, encoding
+        As in :func:`load_roads`.
+
+    Returns
+    -------
+    GeoDataFrame
+        LineStrings in the source CRS with the original attributes.
+    """
+    return _load_utility_lines(
+        path,
+        what="power lines",
+        osm_where='other_tags LIKE \'%"power"=>"minor_line"%\' OR '
+        'other_tags LIKE \'%"power"=>"line"%\'',
+        layer=layer,
+        crs=crs,
+        encoding=encoding,
+    )
 
 
 def highways_from_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:

@@ -20,14 +20,13 @@ Adding a route colouring
 from the routes to a :class:`RouteColoring` (a category per segment, a colour per category and
 legend labels). A colouring by a column of the routes takes a few lines::
 
-    @register_route_coloring("method")
-    def _color_by_method(routes):
+    @register_route_coloring("owner")
+    def _color_by_owner(routes):
         return coloring_from_column(
-            routes, "method", title="Route method",
-            colors={"underground": "#1f5fbf", "aerial": "#e6550d", "existing": "#525252"},
+            routes, "owner", title="Cable owner", colors={"BSNL": "#1f5fbf", "RailTel": "#e6550d"}
         )
 
-and ``"method"`` joins :data:`ColorBy`. Segments keep their kind's dash style (spurs and bridge
+and ``"owner"`` joins :data:`ColorBy` (``"method"`` and ``"phase"`` are made this way). Segments keep their kind's dash style (spurs and bridge
 links dashed) whatever the colouring; large plans are merged per PoP, kind and category.
 """
 
@@ -55,6 +54,7 @@ from netplan.crs import WGS84, utm_crs
 from netplan.row import RowLayer
 
 __all__ = [
+    "METHOD_COLORS",
     "PALETTE",
     "ROUTE_COLORINGS",
     "ROUTE_STYLES",
@@ -68,7 +68,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ColorBy = Literal["pop", "kind", "phase"]
+ColorBy = Literal["pop", "kind", "method", "phase"]
 """Names of the route colourings in :data:`ROUTE_COLORINGS`."""
 
 #: Line style of each route ``kind``: the colour is used with ``color_by="kind"``; weight and
@@ -77,11 +77,20 @@ ROUTE_STYLES: dict[str, dict[str, Any]] = {
     "road": {"color": "#1f5fbf", "weight": 4, "opacity": 0.9},
     "spur": {"color": "#7b3fa0", "weight": 3, "opacity": 0.9, "dashArray": "6 6"},
     "bridge": {"color": "#ff7f00", "weight": 4, "opacity": 1.0, "dashArray": "10 6"},
+    "existing": {"color": "#525252", "weight": 4, "opacity": 0.9, "dashArray": "2 6"},
 }
 _ROUTE_LABELS = {
-    "road": "Road trench",
+    "road": "Road route",
     "spur": "Off-road spur (site to road)",
     "bridge": "Bridge link (off-road, needs field survey)",
+    "existing": "Existing fibre away from roads",
+}
+#: Colours and legend labels of the construction methods (``color_by="method"``).
+METHOD_COLORS = {"underground": "#1f5fbf", "aerial": "#e6550d", "existing": "#525252"}
+_METHOD_LABELS = {
+    "underground": "Underground (new trench and duct)",
+    "aerial": "Aerial (new cable on power poles)",
+    "existing": "Existing fibre (spare fibres reused)",
 }
 _NEUTRAL = "#444444"  # kind swatches in the legend when routes are coloured by something else
 #: Categorical colours (blue, orange, purple, magenta, teal, gold, indigo, pink, cyan, grey, dark
@@ -107,6 +116,14 @@ _GP_OK = {
     "weight": 1.5,
     "fillColor": "#2ca02c",
     "fillOpacity": 0.9,
+}
+_GP_OVER = {
+    "fill": True,
+    "radius": 7,
+    "color": "#7a4100",
+    "weight": 2,
+    "fillColor": "#ffb000",
+    "fillOpacity": 1.0,
 }
 _GP_BAD = {
     "fill": True,
@@ -282,7 +299,8 @@ def coloring_from_column(
 
 @register_route_coloring("kind")
 def _color_by_kind(routes: gpd.GeoDataFrame) -> RouteColoring:
-    """Road trench, off-road spurs and bridge links in :data:`ROUTE_STYLES` colours."""
+    """Road routes, off-road spurs, bridge links and off-road existing fibre in
+    :data:`ROUTE_STYLES` colours."""
     colors = {kind: style["color"] for kind, style in ROUTE_STYLES.items()}
     return RouteColoring(
         values=routes["kind"],
@@ -290,6 +308,14 @@ def _color_by_kind(routes: gpd.GeoDataFrame) -> RouteColoring:
         title="route kind",
         labels=_ROUTE_LABELS,
         in_tooltip=False,
+    )
+
+
+@register_route_coloring("method")
+def _color_by_method(routes: gpd.GeoDataFrame) -> RouteColoring:
+    """Underground, aerial and existing-fibre segments (:data:`METHOD_COLORS`)."""
+    return coloring_from_column(
+        routes, "method", title="method", colors=METHOD_COLORS, labels=_METHOD_LABELS
     )
 
 
@@ -448,16 +474,20 @@ def plan_map(
         styled after the layer.
     color_by
         How routes are coloured: ``"pop"`` (one colour per PoP, neighbours distinct),
-        ``"kind"`` (road trench, spur, bridge link) or ``"phase"`` (the earliest roll-out phase
-        a segment serves, phase 1 green); see :data:`ROUTE_COLORINGS`. Spurs and bridge links
-        are dashed either way.
+        ``"kind"`` (road route, spur, bridge link, existing fibre off the roads), ``"method"``
+        (underground, aerial, existing fibre) or ``"phase"`` (the earliest roll-out phase a
+        segment serves, phase 1 green); see :data:`ROUTE_COLORINGS`. Spurs, bridge links and
+        off-road existing fibre are dashed either way.
     routes
-        Route segments (lines) with columns ``pop_id``, ``kind`` ("road" | "spur" | "bridge"),
-        ``length_m``, ``road_class``, ``road_name``, ``ref``, ``gps_served`` and optionally the
-        right-of-way columns (``in_forest_m``, ``nh_crossings``, ``along_nh_m``, ...).
+        Route segments (lines) with columns ``pop_id``, ``kind`` ("road" | "spur" | "bridge" |
+        "existing"), ``length_m``, ``road_class``, ``road_name``, ``ref``, ``gps_served`` and
+        optionally ``method``, ``fibres``, ``gp_ids`` and the right-of-way columns
+        (``in_forest_m``, ``nh_crossings``, ``along_nh_m``, ...).
     sites
         GPs (points) indexed by site id, with ``name``, ``pop_id``, ``routed``, ``reason``,
-        ``network_m``, ``route_m``, ``spur_m``.
+        ``network_m``, ``route_m``, ``spur_m`` and optionally the optical check
+        (``optical_ok``, ``optical_reason``, ``fibre_path_m``, ``optical_loss_db``): routed GPs
+        over the optical budget are drawn as their own layer.
     pops
         PoPs (points) indexed by PoP id, with ``name``, ``n_gps``, ``routed_gps``.
     crossings
@@ -1085,13 +1115,40 @@ def _segment_routes(
             ("length", _fmt_len(row["length_m"])),
             ("class", _esc(row.get("road_class"))),
             ("road", road),
-            ("GPs served", _esc(row.get("gps_served"))),
+            *_build_parts(row),
+            ("GPs served", _served_text(row)),
             ("segment", _esc(row.get("segment_id"))),
             *_row_flags({c: row.get(c) for c in flag_cols}),
         ]
         keys.append((row["_cat"], row["kind"]))
         tips.append(f"<b>{_ROUTE_LABELS[row['kind']]}</b><br>" + _rows(parts))
     return geoms, keys, tips
+
+
+_MAX_GP_IDS = 8  # GP ids named in a segment's tooltip
+
+
+def _build_parts(row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """How a segment is built: its method and cable size (when the routes carry them)."""
+    parts = []
+    method = row.get("method")
+    if not _is_blank(method):
+        parts.append(("method", _esc(_METHOD_LABELS.get(str(method), method))))
+    fibres = _num(row.get("fibres"))
+    if fibres is not None:
+        parts.append(("cable", f"{fibres:.0f} fibres"))
+    return parts
+
+
+def _served_text(row: Mapping[str, Any]) -> str:
+    """The number of GPs a segment serves and the first few of their ids (escaped)."""
+    count = _esc(row.get("gps_served"))
+    ids = [i for i in str(row.get("gp_ids") or "").split(";") if i]
+    if not ids:
+        return count
+    shown = ", ".join(_esc(i) for i in ids[:_MAX_GP_IDS])
+    more = f" and {len(ids) - _MAX_GP_IDS} more" if len(ids) > _MAX_GP_IDS else ""
+    return f"{count}: {shown}{more}"
 
 
 def _merged_routes(
@@ -1238,6 +1295,7 @@ def _gp_texts(sites: gpd.GeoDataFrame, routed: np.ndarray) -> tuple[list[str], l
                     )
                     if _num(row.get(key)) is not None
                 ]
+                + _optical_parts(row)
             )
         else:
             unroutable = _esc(reason[i]) or "no reason given"
@@ -1245,6 +1303,20 @@ def _gp_texts(sites: gpd.GeoDataFrame, routed: np.ndarray) -> tuple[list[str], l
         tips.append(head + ("" if routed[i] else " &ndash; unroutable"))
         popups.append(head + (f"<br>{body}" if body else ""))
     return tips, popups
+
+
+def _optical_parts(row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A routed GP's optical check (when the sites carry it)."""
+    parts = []
+    if _num(row.get("fibre_path_m")) is not None:
+        parts.append(("fibre path", _fmt_len(row.get("fibre_path_m"))))
+    loss = _num(row.get("optical_loss_db"))
+    if loss is not None:
+        parts.append(("optical loss", f"{loss:.1f} dB"))
+    ok = row.get("optical_ok")
+    if isinstance(ok, bool | np.bool_) and not ok:
+        parts.append(("over budget", _esc(row.get("optical_reason")) or "yes"))
+    return parts
 
 
 def _add_sites(
@@ -1259,14 +1331,17 @@ def _add_sites(
     names = [_raw(v) for v in _col(sites, "name")]
     ids = [_raw(v) for v in sites.index]
     points = _round_coords(np.asarray(shapely.centroid(sites.geometry.values), dtype=object))
-    for ok, label, style, layer_name in (
-        (True, "GP routed", _GP_OK, "GPs routed"),
-        (False, "GP unroutable", _GP_BAD, "GPs unroutable"),
-    ):
-        pick = np.flatnonzero(routed == ok)
+    over = routed & ~_col(sites, "optical_ok", True).fillna(True).astype(bool).to_numpy()
+    groups = (
+        (routed & ~over, "GP routed", _GP_OK, "GPs routed", True),
+        (over, "GP routed, over the optical budget", _GP_OVER, "GPs over optical budget", False),
+        (~routed, "GP unroutable", _GP_BAD, "GPs unroutable", False),
+    )
+    for chosen, label, style, layer_name, may_cluster in groups:
+        pick = np.flatnonzero(chosen)
         if not len(pick):
             continue
-        cluster = ok and cluster_above is not None and len(pick) > cluster_above
+        cluster = may_cluster and cluster_above is not None and len(pick) > cluster_above
         props = {
             "s": [0] * len(pick),
             "t": [tips[i] for i in pick],
@@ -1402,6 +1477,9 @@ def _gp_rows(get: Callable[[str], float | None]) -> list[tuple[str, str, str]]:
     if get("unroutable") is not None:
         alert = " netplan-alert" if get("unroutable") else ""
         rows.append(("GPs unroutable", f"{get('unroutable'):,.0f}", alert))
+    if get("optical_fail") is not None:
+        alert = " netplan-alert" if get("optical_fail") else ""
+        rows.append(("GPs over optical budget", f"{get('optical_fail'):,.0f}", alert))
     return rows
 
 
@@ -1423,11 +1501,14 @@ def _rollout_rows(get: Callable[[str], float | None]) -> list[tuple[str, str, st
 def _length_rows(get: Callable[[str], float | None]) -> list[tuple[str, str, str]]:
     rows = []
     for key, label in (
-        ("trench_km", "Trench"),
+        ("route_km", "Route"),
+        ("trench_km", "New trench" if get("route_km") is not None else "Trench"),
+        ("aerial_km", "Aerial on poles"),
+        ("existing_km", "Existing fibre reused"),
         ("road_km", "&nbsp; along roads"),
         ("spur_km", "&nbsp; off-road spurs"),
         ("bridge_km", "&nbsp; bridge links"),
-        ("cable_km", "Cable"),
+        ("cable_km", "New cable" if get("route_km") is not None else "Cable"),
     ):
         if get(key) is not None:
             rows.append((label, f"{get(key):,.1f} km", ""))

@@ -63,6 +63,7 @@ from netplan._errors import (
     EmptyLayerError,
     GeometryTypeError,
 )
+from netplan._reuse import off_road_parts
 from netplan.crs import metric_crs_for
 from netplan.params import NetworkOptions
 
@@ -70,8 +71,8 @@ __all__ = ["RoadNetwork", "build_network"]
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("road", "spur", "bridge")
-_ROAD, _SPUR, _BRIDGE = 0, 1, 2
+KINDS = ("road", "spur", "bridge", "existing")
+_ROAD, _SPUR, _BRIDGE, _EXISTING = 0, 1, 2, 3
 _POP = 1  # site roles: GPs 0, PoPs 1, facilities 2
 _VERTEX_SNAP_M = 0.5
 """A snapped or healed point this close to an existing vertex uses that vertex."""
@@ -765,6 +766,7 @@ def build_network(
     options: NetworkOptions = NetworkOptions(),  # noqa: B008 - frozen, immutable
     crs: Any = None,
     progress: bool = True,
+    existing: gpd.GeoDataFrame | None = None,
 ) -> RoadNetwork:
     """Node, heal and bridge road lines and snap GPs, PoPs and service points onto them.
 
@@ -785,6 +787,11 @@ def build_network(
         else the UTM zone of the roads' centre (:func:`netplan.crs.metric_crs_for`).
     progress
         Show a progress bar over the build steps.
+    existing
+        Existing fibre lines (any CRS). Their stretches away from every road (farther than
+        ``options.reuse_corridor_m``) join the network as ``kind="existing"`` edges, noded where
+        they meet roads and extended to the nearest road where they come back to one
+        (:func:`netplan._reuse.off_road_parts`); sites snap onto them as onto roads.
 
     Returns
     -------
@@ -794,7 +801,8 @@ def build_network(
         ``components_healed``, ``spurs``, ``spur_km``, ``components_snapped``, ``bridges``,
         ``bridge_km``, ``components_final``, ``nodes``, ``edges``, ``road_km``,
         ``duplicates_dropped``, ``self_loops_dropped``, ``gps``, ``gps_unroutable``, ``pops``,
-        ``pops_unroutable``, ``facilities``, ``facilities_unroutable``, ``seconds``.
+        ``pops_unroutable``, ``facilities``, ``facilities_unroutable``, ``existing_km``
+        (off-road existing fibre added), ``seconds``.
 
     Raises
     ------
@@ -831,8 +839,9 @@ def build_network(
         )
     report: dict[str, Any] = dict(counts)
     report["input_km"] = float(ls.lengths().sum() / 1000.0)
+    ls, line_src, line_kind = _with_existing(ls, line_src, existing, metric, options, report)
     bar.update()
-    work = _Work(ls, line_src)
+    work = _Work(ls, line_src, line_kind)
     bar.set_postfix_str("noding")
     _node(work, report)
     bar.update()
@@ -894,7 +903,7 @@ def _node(work: _Work, report: dict[str, Any]) -> None:
     ev = nd.intersection_events(ls)
     ev, interior = nd.normalise_events(ls, ev)
     ls, parent = nd.split_lines(ls, ev.take(np.flatnonzero(interior)))
-    work.reset(ls, work.src[parent])
+    work.reset(ls, work.src[parent], work.kind[parent])
     u, v, _, node_xy = nd.assign_nodes(ls)
     report["noded_edges"] = ls.n_lines
     report["components_noded"] = _components(len(node_xy), u, v)[0]
@@ -1063,18 +1072,56 @@ def _log_build(report: dict[str, Any]) -> None:
     )
 
 
+def _with_existing(
+    ls: nd.LineSet,
+    line_src: np.ndarray,
+    existing: gpd.GeoDataFrame | None,
+    metric: pyproj.CRS,
+    options: NetworkOptions,
+    report: dict[str, Any],
+) -> tuple[nd.LineSet, np.ndarray, np.ndarray]:
+    """The road lines plus the off-road stretches of existing fibre, with each line's source row
+    (-1 for existing fibre) and kind."""
+    kind = np.full(ls.n_lines, _ROAD, dtype=np.int8)
+    report["existing_km"] = 0.0
+    if existing is None or not len(existing):
+        return ls, line_src, kind
+    existing = _as_gdf(existing, "existing")
+    if existing.crs is None:
+        raise CRSError(
+            f"{_label(existing, 'the existing fibre layer')} has no CRS; set it with "
+            ".set_crs('EPSG:4326') (or the CRS the lines were drawn in)"
+        )
+    series = existing.geometry[~(existing.geometry.isna() | existing.geometry.is_empty)]
+    lines = np.asarray(series.to_crs(metric).explode(index_parts=False).array, dtype=object)
+    parts = off_road_parts(lines, ls.geometries(), options.reuse_corridor_m)
+    if not len(parts):
+        return ls, line_src, kind
+    xy, vline = shapely.get_coordinates(parts, return_index=True)
+    xy, vline = nd.drop_repeated_vertices(xy, vline)
+    extra = nd.LineSet.from_parts(xy, vline, len(parts))
+    extra = extra.subset(np.flatnonzero(extra.counts >= 2))
+    report["existing_km"] = float(extra.lengths().sum() / 1000.0)
+    return (
+        nd.LineSet.concat(ls, extra),
+        np.concatenate([line_src, np.full(extra.n_lines, -1, dtype=line_src.dtype)]),
+        np.concatenate([kind, np.full(extra.n_lines, _EXISTING, dtype=np.int8)]),
+    )
+
+
 class _Work:
     """The line set being built, with per-line source row, kind and healed flag."""
 
-    def __init__(self, ls: nd.LineSet, src: np.ndarray) -> None:
-        self.reset(ls, src)  # cid: the canonical line order, used for tie-breaks
+    def __init__(self, ls: nd.LineSet, src: np.ndarray, kind: np.ndarray) -> None:
+        self.reset(ls, src, kind)  # cid: the canonical line order, used for tie-breaks
 
-    def reset(self, ls: nd.LineSet, src: np.ndarray) -> None:
-        """Start again from road lines ``ls`` (from source rows ``src``, in canonical order)."""
+    def reset(self, ls: nd.LineSet, src: np.ndarray, kind: np.ndarray) -> None:
+        """Start again from lines ``ls`` (from source rows ``src``, in canonical order, of kinds
+        ``kind``: roads, and existing fibre away from the roads)."""
         self.ls = ls
         self.src = src.astype(np.int64)
         self.cid = np.arange(ls.n_lines, dtype=np.int64)
-        self.kind = np.zeros(ls.n_lines, dtype=np.int8)
+        self.kind = kind.astype(np.int8)
         self.healed = np.zeros(ls.n_lines, dtype=bool)
 
     def split(self, ev: nd.Events, *, snap: float) -> None:

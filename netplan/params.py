@@ -15,7 +15,8 @@ from typing import Any, Literal
 import numpy as np
 
 from netplan._checks import Bounds, bounded, check_fields, check_number
-from netplan._errors import InputError
+from netplan._errors import InputError, ParameterError
+from netplan.boq import BuildRules, Rates
 
 __all__ = [
     "NetworkOptions",
@@ -23,6 +24,8 @@ __all__ = [
     "DesignOptions",
     "Topology",
     "TOPOLOGIES",
+    "Objective",
+    "OBJECTIVES",
     "check_months",
     "LEAD_MONTHS",
 ]
@@ -80,6 +83,12 @@ class NetworkOptions:
     max_bridge_m
         Longest cross-country link added to join a road fragment that holds no PoP to one that
         leads to a PoP. Such links are flagged ``kind="bridge"`` and need a field survey.
+    reuse_corridor_m
+        An edge runs *along* existing fibre or a power line where it lies within this distance of
+        the line (default 30 m: a road's right of way either side of its centre line).
+    reuse_share
+        ...for more than this share of its length (default 0.5: most of it). Such an edge needs
+        no new trench and cable (existing fibre) or may carry aerial cable (power line).
     """
 
     heal_tolerance_m: float = bounded(
@@ -103,13 +112,22 @@ class NetworkOptions:
         why="a bridge link is a straight cross-country trench between road fragments; gaps "
         "that wide mean the road layer lacks roads",
     )
+    reuse_corridor_m: float = bounded(
+        30.0,
+        maximum=500.0,
+        unit="m",
+        why="a corridor that wide takes roads far from a line as running along it",
+    )
+    reuse_share: float = bounded(
+        0.5,
+        maximum=0.999,
+        why="an edge cannot run along a line for more than all of its length",
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)
 
 
-_MAX_COST = 1e7
-_COST_WHY = "no trench costs that much per metre; give the cost in currency units per metre"
 _MAX_PENALTY = 1e6
 _MAX_CROSSING = 1e9
 _PENALTY_WHY = (
@@ -118,20 +136,35 @@ _PENALTY_WHY = (
 )
 
 
+Objective = Literal["cost", "length"]
+OBJECTIVES: tuple[str, ...] = ("cost", "length")
+
+
 @dataclass(frozen=True)
 class CostModel:
     """Money and routing penalties of a plan.
 
-    The router minimises *equivalent metres*: the length of each road edge plus the penalties
-    below. With all penalties at zero (the default) routes are the shortest trench; with
-    :meth:`permission_aware` they detour where a detour is cheaper than a permission.
+    Money comes from one place, the bill of quantities (:mod:`netplan.boq`): ``rates`` price
+    every item and ``build`` sets the construction rules (fibres per site, drum length, pole
+    span, HDD length per crossing, route-marker spacing). The summary's ``cost`` is the BOQ total.
+
+    The router minimises *equivalent metres*. With ``objective="cost"`` (the default) an edge
+    weighs its construction cost by the cheapest method available on it (existing fibre, aerial
+    cable on electricity poles, or underground with HDD at highway and other line crossings),
+    divided by the cost of one metre of underground build along a road (trench, duct, the
+    smallest cable, route markers), so a plain road edge weighs its length. With
+    ``objective="length"`` every edge weighs its length (the length-only plan). The penalties
+    below are added on top, in metres; with :meth:`permission_aware` routes detour where a detour
+    is cheaper than a permission.
 
     Parameters
     ----------
-    trench_cost_per_m
-        Cost of trenching and laying cable along a road, in currency per metre (default INR 250).
-    offroad_cost_per_m
-        Cost per metre of off-road spurs and cross-country bridge links (default INR 400).
+    rates
+        Unit rates of the bill of quantities (:class:`netplan.boq.Rates`, indicative INR).
+    build
+        Construction rules (:class:`netplan.boq.BuildRules`).
+    objective
+        ``"cost"`` (minimise construction cost) or ``"length"`` (minimise route length).
     forest_penalty_per_m
         Equivalent metres added per metre inside a forest (or any area right-of-way layer).
     crossing_penalty_m
@@ -140,26 +173,46 @@ class CostModel:
         Equivalent metres added per metre laid along a highway inside its corridor.
     offroad_penalty_per_m
         Equivalent metres added per metre of bridge link (spurs are unavoidable and not penalised).
+
+    Examples
+    --------
+    >>> CostModel(objective="length").penalised
+    False
+    >>> CostModel.permission_aware().without_penalties() == CostModel()
+    True
     """
 
-    trench_cost_per_m: float = bounded(250.0, maximum=_MAX_COST, why=_COST_WHY)
-    offroad_cost_per_m: float = bounded(400.0, maximum=_MAX_COST, why=_COST_WHY)
+    rates: Rates = dataclasses.field(default_factory=Rates)
+    build: BuildRules = dataclasses.field(default_factory=BuildRules)
+    objective: Objective = "cost"
     forest_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
     crossing_penalty_m: float = bounded(0.0, maximum=_MAX_CROSSING, why=_PENALTY_WHY, unit="m")
     along_highway_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
     offroad_penalty_per_m: float = bounded(0.0, maximum=_MAX_PENALTY, why=_PENALTY_WHY)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.rates, Rates):
+            raise ParameterError(
+                f"CostModel.rates must be a netplan.boq.Rates, got {type(self.rates).__name__}"
+            )
+        if not isinstance(self.build, BuildRules):
+            raise ParameterError(
+                f"CostModel.build must be a netplan.boq.BuildRules, got {type(self.build).__name__}"
+            )
+        if self.objective not in OBJECTIVES:
+            raise ParameterError(
+                f"CostModel.objective must be 'cost' or 'length', got {self.objective!r}"
+            )
         check_fields(self)
 
     @classmethod
-    def permission_aware(cls, **overrides: float) -> CostModel:
+    def permission_aware(cls, **overrides: Any) -> CostModel:
         """A cost model that avoids permissions where a modest detour does it.
 
         Defaults: each metre in forest counts as 3 m (a forest metre is worth up to 2 m of
         detour), each highway crossing as 2 km of detour, each metre along a highway as 2 m.
         """
-        values = {
+        values: dict[str, Any] = {
             "forest_penalty_per_m": 2.0,
             "crossing_penalty_m": 2000.0,
             "along_highway_penalty_per_m": 1.0,
@@ -168,14 +221,21 @@ class CostModel:
         return cls(**values)
 
     @property
-    def is_length_only(self) -> bool:
-        """True when no penalty is set, so routing minimises plain length."""
-        return (
-            self.forest_penalty_per_m == 0
-            and self.crossing_penalty_m == 0
-            and self.along_highway_penalty_per_m == 0
-            and self.offroad_penalty_per_m == 0
-        )
+    def penalised(self) -> bool:
+        """True when a permission penalty is set (the plan then reports the trade-off)."""
+        return any(getattr(self, name) for name in _PENALTIES)
+
+    def without_penalties(self) -> CostModel:
+        """The same rates, rules and objective with every penalty at zero."""
+        return dataclasses.replace(self, **{name: 0.0 for name in _PENALTIES})
+
+
+_PENALTIES = (
+    "forest_penalty_per_m",
+    "crossing_penalty_m",
+    "along_highway_penalty_per_m",
+    "offroad_penalty_per_m",
+)
 
 
 Topology = Literal["tree", "star", "ring"]

@@ -4,8 +4,8 @@ A :class:`Planner` loads and validates the layers, builds the road network and m
 road edge against the right-of-way layers **once**. :meth:`Planner.plan` then designs a variant
 (topology, cost model, assignment, a subset of PoPs) on that network and returns a
 :class:`~netplan.result.Plan`; whatever does not depend on the variant's options (the routing
-weights of a cost model, the assignment of GPs to PoPs, the length-only routes a permission-aware
-plan is compared with) is computed once and reused.
+weights of a cost model, the assignment of GPs to PoPs, the routes without penalties a
+permission-aware plan is compared with) is computed once and reused.
 
 Steps of one plan: assign GPs to PoPs and design the routes → flag right-of-way crossings and
 register permits (:mod:`netplan.row`) → tables (sites, PoPs, summary). The design step is one of:
@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,13 @@ from netplan import io as nio
 from netplan._assemble import Designed, assemble
 from netplan._csr import CSRGraph
 from netplan._errors import InputError
+from netplan._reuse import runs_along
 from netplan._routes import (
     PopDesigns,
     design_joint,
     design_pops,
     facility_results,
+    ring_hops,
     routes_frame,
 )
 from netplan._validate import check_same_area, check_within_extent, path_of, short_list
@@ -53,10 +56,13 @@ from netplan.assign import (
     nearest_pops,
     pop_capacities,
 )
+from netplan.boq import METHODS, construction_costs, underground_cost_per_m
 from netplan.crs import WGS84
 from netplan.facilities import FacilityOptions
 from netplan.network import RoadNetwork, build_network
+from netplan.optical import OpticalBudget
 from netplan.params import CostModel, DesignOptions, NetworkOptions
+from netplan.partition import DEFAULT_BUFFER_M, Partitioning, Partitions, Unmatched
 from netplan.result import Plan
 from netplan.rollout import LeadTimes
 from netplan.row import RowLayer, annotate_edges, flag_routes
@@ -131,12 +137,32 @@ class Planner:
         facility is listed in :attr:`Plan.facilities <netplan.result.Plan>`.
     forest_width_m
         Corridor width for forest hectares (default: :meth:`RowLayer.forest`'s).
+    existing
+        Existing optical fibre with spare fibres (lines): road edges along it
+        (``options.reuse_corridor_m``, ``options.reuse_share``) need no new trench or cable, and
+        its stretches away from the roads join the network as edges of their own.
+    power_lines
+        Electricity distribution lines (11 kV / LT): road edges along them may carry aerial cable.
     options
-        How the road network is built (gap healing, spur and bridge limits).
+        How the road network is built (gap healing, spur and bridge limits, reuse corridor).
     crs
         Metric CRS to work in; default the UTM zone of the roads.
     progress
         Show progress bars.
+    partition_by
+        Split the work by this column, which GPs and PoPs both carry (e.g. ``"district"``):
+        each partition is planned on its own, on the roads and layers near its sites, and the
+        results merge into one plan (see :mod:`netplan.partition`).
+    partition_buffer_m
+        With ``partition_by``: a partition's roads are those within this distance (metres,
+        default 10 km) of the convex hull of its sites.
+    partition_unmatched
+        With ``partition_by``: GPs whose value no PoP carries join the partition of their
+        nearest PoP (``"nearest"``, default) or are listed as unroutable (``"unrouted"``).
+    client
+        With ``partition_by``: a ``dask.distributed.Client`` whose workers build and keep the
+        partitions' networks; without it partitions are planned one after another in this
+        process (lower peak memory than the whole plan).
 
     Attributes
     ----------
@@ -145,13 +171,20 @@ class Planner:
     facilities
         The validated facility layer (index ``facility_id``, ``name``, ``category``) or None.
     network
-        The routable :class:`~netplan.network.RoadNetwork` with the sites snapped onto it.
+        The routable :class:`~netplan.network.RoadNetwork` with the sites snapped onto it
+        (None for a partitioned planner: each partition has its own).
+    partitions
+        With ``partition_by``: the :class:`~netplan.partition.Partitions` that plan the work;
+        None otherwise.
     layers
         The right-of-way layers every plan is flagged against.
     edge_notes
         Every network edge measured against :attr:`layers` (metres inside area layers,
         crossings and metres along line layers), once when the planner is built: the
         permission-aware router's penalties.
+    reuse
+        Every network edge: whether it runs along existing fibre (``existing``) or a power
+        line (``aerial``).
     capacity
         The PoPs' ``capacity`` column as numbers (NaN where empty or absent).
     inputs
@@ -180,15 +213,44 @@ class Planner:
         row_layers: Sequence[RowLayer] = (),
         facilities: LayerInput | None = None,
         forest_width_m: float | None = None,
+        existing: LayerInput | None = None,
+        power_lines: LayerInput | None = None,
         options: NetworkOptions = NetworkOptions(),
         crs: Any = None,
         progress: bool = True,
+        partition_by: str | None = None,
+        partition_buffer_m: float = DEFAULT_BUFFER_M,
+        partition_unmatched: Unmatched = "nearest",
+        client: Any = None,
     ) -> None:
         self.options = options
         self.progress = progress
         self.inputs = _input_paths(
-            gps, pops, roads, forest, highways, facilities, *(layer.data for layer in row_layers)
+            gps,
+            pops,
+            roads,
+            forest,
+            highways,
+            existing,
+            power_lines,
+            facilities,
+            *(layer.data for layer in row_layers),
         )
+        scheme = None
+        if partition_by is not None:  # bad options fail before any loading
+            scheme = Partitioning(partition_by, partition_buffer_m, partition_unmatched)
+        elif client is not None:
+            raise InputError("client= runs the partitions of a plan on Dask: pass partition_by=")
+        if partition_by is not None and facilities is not None:
+            raise InputError(
+                "facilities cannot be planned with partition_by yet: plan them without "
+                "partitions, or plan each partition's area on its own"
+            )
+        if partition_by is not None and (existing is not None or power_lines is not None):
+            raise InputError(
+                "existing fibre and power lines cannot be planned with partition_by yet: plan "
+                "them without partitions, or plan each partition's area on its own"
+            )
         self.gps = nio.load_sites(gps, str_columns=("*",))
         self.pops = nio.load_pops(pops, str_columns=("*",))
         if "TOTAL" in self.pops.index:
@@ -199,33 +261,87 @@ class Planner:
         roads_gdf = nio.load_roads(roads)
         forest_gdf = nio.load_forest(forest) if forest is not None else None
         highways_gdf = nio.load_highways(highways) if highways is not None else None
+        self.existing = nio.load_existing(existing) if existing is not None else None
+        self.power_lines = nio.load_power_lines(power_lines) if power_lines is not None else None
         self.capacity = capacity_column(self.pops)
-        self._check_extents(roads_gdf, [forest_gdf, highways_gdf])
-        self.network: RoadNetwork = build_network(
-            roads_gdf,
-            gps=self.gps,
-            pops=self.pops,
-            facilities=self.facilities,
-            options=options,
-            crs=crs,
-            progress=progress,
-        )
+        self._check_extents(roads_gdf, [forest_gdf, highways_gdf, self.existing, self.power_lines])
         self.layers = _row_layers(
             roads_gdf, forest_gdf, highways_gdf, row_layers, forest_width_m=forest_width_m
         )
+        self._start()
+        if scheme is not None:
+            self.partitions = Partitions(
+                self.gps,
+                self.pops,
+                roads_gdf,
+                self.layers,
+                scheme=scheme,
+                options=options,
+                crs=crs,
+                client=client,
+                progress=progress,
+            )
+            return
+        self._build(roads_gdf, crs)
+
+    @classmethod
+    def _on_loaded(
+        cls,
+        gps: gpd.GeoDataFrame,
+        pops: gpd.GeoDataFrame,
+        roads: gpd.GeoDataFrame,
+        layers: tuple[RowLayer, ...],
+        *,
+        options: NetworkOptions,
+        crs: Any,
+        progress: bool,
+    ) -> Planner:
+        """A planner on layers already loaded and validated (one partition of a planner)."""
+        self = cls.__new__(cls)
+        self.options, self.progress, self.inputs = options, progress, ()
+        self.gps, self.pops, self.layers, self.facilities = gps, pops, layers, None
+        self.existing = self.power_lines = None
+        self.capacity = capacity_column(pops)
+        self._start()
+        self._build(roads, crs)
+        return self
+
+    def _build(self, roads: gpd.GeoDataFrame, crs: Any) -> None:
+        """Build the network, and measure every edge against the right-of-way layers once:
+        every variant's permission-aware weights reuse the measures."""
+        self.network = build_network(
+            roads,
+            gps=self.gps,
+            pops=self.pops,
+            facilities=self.facilities,
+            options=self.options,
+            crs=crs,
+            progress=self.progress,
+            existing=self.existing,
+        )
+        self.edge_notes = annotate_edges(self.network.edges, self.layers, progress=self.progress)
+
+    def _start(self) -> None:
+        """Empty caches; no partitions and no network yet."""
+        self.partitions: Partitions | None = None
+        self.network: RoadNetwork | None = None
         self._weights: dict[tuple, np.ndarray] = {}
+        self._methods: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._graphs: dict[tuple, CSRGraph] = {}
         self._assignments: dict[tuple, pd.DataFrame] = {}
-        # measured once, here: every variant's permission-aware weights reuse it
-        self.edge_notes = annotate_edges(self.network.edges, self.layers, progress=progress)
         self._joint: dict[tuple, tuple[pd.DataFrame, PopDesigns]] = {}
         self._designed: dict[tuple, Designed] = {}
         self._statuses: dict[tuple, pd.DataFrame] = {}
 
     def __repr__(self) -> str:
+        size = (
+            f"{len(self.network.edges):,} edges"
+            if self.network is not None
+            else f"{len(self.partitions.keys)} partitions by {self.partitions.scheme.column!r}"
+        )
         return (
             f"<Planner {len(self.pops)} PoPs, {len(self.gps)} GPs, "
-            f"{len(self.network.edges):,} edges, layers {[layer.name for layer in self.layers]}>"
+            f"{size}, layers {[layer.name for layer in self.layers]}>"
         )
 
     # ------------------------------------------------------------------ built once, reused
@@ -243,11 +359,57 @@ class Planner:
             if layer is not None:
                 check_same_area(layer, roads)
 
+    @cached_property
+    def reuse(self) -> pd.DataFrame:
+        """Per edge: ``existing`` (runs along existing fibre, or is an off-road stretch of it)
+        and ``aerial`` (runs along a power line), by the corridor rule of ``options``."""
+        edges = self.network.edges
+        geoms = np.asarray(edges.geometry.array, dtype=object)
+        existing = (edges["kind"] == "existing").to_numpy()
+        found = {"existing": existing, "aerial": np.zeros(len(edges), dtype=bool)}
+        for name, layer in (("existing", self.existing), ("aerial", self.power_lines)):
+            if layer is None:
+                continue
+            lines = layer.geometry.to_crs(self.network.crs).explode(index_parts=False)
+            found[name] = found[name] | runs_along(
+                geoms,
+                np.asarray(lines.array, dtype=object),
+                corridor_m=self.options.reuse_corridor_m,
+                share=self.options.reuse_share,
+            )
+        return pd.DataFrame(found, index=edges.index)
+
+    def methods(self, costs: CostModel) -> tuple[np.ndarray, np.ndarray]:
+        """The cheapest construction method of every edge (index into
+        :data:`netplan.boq.METHODS`) and its cost at ``costs``' rates (see
+        :func:`netplan.boq.construction_costs`)."""
+        key = (costs.rates, costs.build)
+        if key not in self._methods:
+            edges = self.network.edges
+            reuse = self.reuse
+            notes = self.edge_notes
+            crossings = notes.filter(like="_crossings").sum(axis=1).to_numpy(dtype=float)
+            self._methods[key] = construction_costs(
+                edges["length"].to_numpy(dtype=float),
+                edges["kind"].to_numpy(),
+                existing=reuse["existing"].to_numpy(),
+                aerial=reuse["aerial"].to_numpy(),
+                crossings=crossings if len(notes.columns) else np.zeros(len(edges)),
+                costs=costs,
+            )
+        return self._methods[key]
+
     def weights(self, costs: CostModel) -> np.ndarray:
         """The routing weight of every network edge under ``costs``, in equivalent metres."""
         key = _routing_key(costs)
         if key not in self._weights:
-            self._weights[key] = _edge_weights(self.network, self.layers, costs, self.edge_notes)
+            if costs.objective == "cost":
+                base = self.methods(costs)[1] / underground_cost_per_m(costs)
+            else:
+                base = self.network.edges["length"].to_numpy(dtype=float)
+            self._weights[key] = _edge_weights(
+                base, self.network, self.layers, costs, self.edge_notes
+            )
         return self._weights[key]
 
     def graph(self, costs: CostModel) -> CSRGraph:
@@ -276,7 +438,7 @@ class Planner:
                     assignment,
                     self.network,
                     capacity,
-                    csr=self.graph(CostModel()),
+                    csr=self.graph(_BY_LENGTH),
                     can_move=can_move,
                 )
             self._assignments[key] = assignment
@@ -292,7 +454,7 @@ class Planner:
                 pops=self.pops,
                 by=by,
                 pop_key=pop_key,
-                csr=self.graph(CostModel()),
+                csr=self.graph(_BY_LENGTH),
             )
         return self._assignments[key]
 
@@ -320,7 +482,7 @@ class Planner:
                 design,
                 facilities=facilities,
                 csr=self.graph(costs),
-                length_csr=self.graph(CostModel()),
+                length_csr=self.graph(_BY_LENGTH),
                 progress=self.progress,
             )
         return self._joint[key]
@@ -365,7 +527,7 @@ class Planner:
             pops.loc[pops["status"] == "ok", "node"].to_numpy(dtype=np.int64),
             terminals,
             reach_m=options.reach_m,
-            csr=self.graph(CostModel()),
+            csr=self.graph(_BY_LENGTH),
         )
         return fac.beyond_reach(status, distance, options.reach_m)
 
@@ -377,6 +539,7 @@ class Planner:
         costs: CostModel = CostModel(),
         pops: Sequence[str] | None = None,
         permit_threshold_ha: float = 1.0,
+        optical: OpticalBudget = OpticalBudget(),
         lead_times: LeadTimes | Mapping[str, int] | None = None,
         facility_options: FacilityOptions | None = None,
         **options: Any,
@@ -389,12 +552,15 @@ class Planner:
             Design options (topology, ring size and diversity, assignment, ...); default
             :class:`~netplan.params.DesignOptions`.
         costs
-            Money and routing penalties; :meth:`CostModel.permission_aware` avoids permissions.
+            Rates, build rules, objective and routing penalties;
+            :meth:`CostModel.permission_aware` avoids permissions.
         pops
             Plan only these PoPs (ids) and the GPs assigned to them; default every PoP. With
             the joint design, the GPs and trees these PoPs have in the plan of every PoP.
         permit_threshold_ha
             Forest area per division above which general approval does not apply (flagged).
+        optical
+            The optical budget every GP's link is checked against (:mod:`netplan.optical`).
         lead_times
             Months from applying to each layer's permission, by layer name (e.g.
             ``{"forest": 12, "nh": 4}``), overriding the layers' own (forest 12, national
@@ -421,18 +587,21 @@ class Planner:
             terminals = fac.own_terminals(listing)
         made = self._design(design, costs, selected, terminals)
         plain = (
-            None if costs.is_length_only else self._design(design, CostModel(), selected, terminals)
+            self._design(design, costs.without_penalties(), selected, terminals)
+            if costs.penalised
+            else None
         )
         if listing is not None:
             made = dataclasses.replace(made, facilities=fac.with_results(listing, made.facilities))
         pop_rows = self.pops if selected is None else self.pops.loc[list(selected)]
-        return assemble(
+        result = assemble(
             made,
             gps=self.gps,
             pops=pop_rows,
             layers=self.layers,
             design=design,
             costs=costs,
+            optical=optical,
             permit_threshold_ha=permit_threshold_ha,
             lead_times=lead,
             facilities=self.facilities,
@@ -440,6 +609,7 @@ class Planner:
             network=self.network,
             inputs=self.inputs,
         )
+        return result if self.partitions is None else self.partitions.label(result)
 
     def _select(self, pops: Sequence[str] | None) -> tuple[str, ...] | None:
         if pops is None:
@@ -455,6 +625,23 @@ class Planner:
             )
         return wanted
 
+    def _design_partitioned(
+        self, design: DesignOptions, costs: CostModel, selected: tuple[str, ...] | None
+    ) -> None:
+        """Design ``costs``'s variant and, when permission-aware, the same without penalties on
+        every partition, and remember the merged variants."""
+        wanted = [costs, costs.without_penalties()] if costs.penalised else [costs]
+        wanted = [c for c in wanted if _design_key(design, c, selected) not in self._designed]
+        if wanted:
+            designed = self.partitions.design(design, wanted, selected)
+            for c, made in zip(wanted, designed, strict=True):
+                self._remember(_design_key(design, c, selected), made)
+
+    def _remember(self, key: tuple, made: Designed) -> None:
+        if len(self._designed) >= _CACHED_DESIGNS:
+            self._designed.pop(next(iter(self._designed)))
+        self._designed[key] = made
+
     def _design(
         self,
         design: DesignOptions,
@@ -464,9 +651,12 @@ class Planner:
     ) -> Designed:
         """Design, flag and remember one variant (the last few are kept); ``facilities``:
         network nodes of the service points to connect as terminals (index facility id), whose
-        design results are :attr:`Designed.facilities`."""
-        key = (design, _routing_key(costs), selected, _terminal_key(facilities))
+        design results are :attr:`Designed.facilities` (no partitions then)."""
+        key = _design_key(design, costs, selected, facilities)
         if key in self._designed:
+            return self._designed[key]
+        if self.partitions is not None:
+            self._design_partitioned(design, costs, selected)
             return self._designed[key]
         joint = None
         if design.uses_joint_design:
@@ -495,17 +685,17 @@ class Planner:
                 trees=joint,
                 progress=self.progress,
             )
-        made = _flagged(self.network, self.layers, designs, assignment, design)
+        made = _flagged(
+            self.network, self.layers, designs, assignment, design, self.methods(costs)[0]
+        )
         if found is not None:
             results = found if designs is joint else None  # the joint trees' results as found
             if results is None:
                 results = facility_results(
-                    designs, found["pop_id"], self.graph(CostModel()), planned=selected
+                    designs, found["pop_id"], self.graph(_BY_LENGTH), planned=selected
                 )
             made = dataclasses.replace(made, facilities=results)
-        if len(self._designed) >= _CACHED_DESIGNS:
-            self._designed.pop(next(iter(self._designed)))
-        self._designed[key] = made
+        self._remember(key, made)
         return made
 
     def _facility_pops(
@@ -517,7 +707,7 @@ class Planner:
         facilities)."""
         if facilities is None:
             return None
-        length_csr = self.graph(CostModel())
+        length_csr = self.graph(_BY_LENGTH)
         if joint is None:
             return nearest_pops(self.network, facilities, csr=length_csr)
         pop_of = joint.facility_pops().reindex(facilities.index).astype(object)
@@ -530,15 +720,27 @@ def _flagged(
     designs: PopDesigns,
     assignment: pd.DataFrame,
     design: DesignOptions,
+    methods: np.ndarray,
 ) -> Designed:
-    """Routes of ``designs`` flagged against the right-of-way layers, and what else a plan
-    needs from the network, in lon/lat."""
-    assignment = assignment.assign(spur_m=network.gps["spur_m"].reindex(assignment.index))
+    """Routes of ``designs`` flagged against the right-of-way layers, each segment with its
+    construction method, and what else a plan needs from the network, in lon/lat."""
+    assignment = assignment.assign(
+        spur_m=network.gps["spur_m"].reindex(assignment.index),
+        node=network.gps["node"].reindex(assignment.index),
+    )
+    if design.topology == "ring":
+        hops = ring_hops(designs).reindex(assignment.index)
+        assignment = assignment.assign(hop_in_m=hops["hop_in_m"], hop_out_m=hops["hop_out_m"])
     for pop_id, reason in designs.failures.items():
         assignment.loc[assignment["pop_id"] == pop_id, "reason"] = reason
     routes, rings = routes_frame(network, designs, topology=design.topology)
+    routes.insert(
+        routes.columns.get_loc("length_m"),
+        "method",
+        np.asarray(METHODS, dtype=object)[methods[routes["edge_id"].to_numpy(dtype=np.int64)]],
+    )
     routes, crossings = flag_routes(routes, layers)
-    pop_status = network.pops[["status", "reason"]].copy()
+    pop_status = network.pops[["status", "reason", "node"]].copy()
     for pop_id, reason in designs.failures.items():
         pop_status.loc[pop_id, ["status", "reason"]] = ["unroutable", reason]
     return Designed(
@@ -551,14 +753,39 @@ def _flagged(
     )
 
 
+_BY_LENGTH = CostModel(objective="length")
+"""GPs are assigned to the PoP nearest by road."""
+
+
+def _design_key(
+    design: DesignOptions,
+    costs: CostModel,
+    selected: tuple[str, ...] | None,
+    facilities: pd.Series | None = None,
+) -> tuple:
+    """What one designed variant depends on: the design, the routing, for each segment's
+    construction method the rates and build rules, and the facility terminals."""
+    return (
+        design,
+        _routing_key(costs),
+        costs.rates,
+        costs.build,
+        selected,
+        _terminal_key(facilities),
+    )
+
+
 def _terminal_key(facilities: pd.Series | None) -> tuple[str, ...] | None:
     """The facility terminals of a design, as a cache key."""
     return None if facilities is None else tuple(facilities.index)
 
 
-def _routing_key(costs: CostModel) -> tuple[float, ...]:
-    """The part of a cost model that changes routes (money alone does not)."""
+def _routing_key(costs: CostModel) -> tuple:
+    """The part of a cost model that changes routes (rates only when routing by cost)."""
+    money = (costs.rates, costs.build) if costs.objective == "cost" else ()
     return (
+        costs.objective,
+        *money,
         costs.forest_penalty_per_m,
         costs.crossing_penalty_m,
         costs.along_highway_penalty_per_m,
@@ -567,12 +794,17 @@ def _routing_key(costs: CostModel) -> tuple[float, ...]:
 
 
 def _edge_weights(
-    network: RoadNetwork, layers: Sequence[RowLayer], costs: CostModel, notes: pd.DataFrame
+    base: np.ndarray,
+    network: RoadNetwork,
+    layers: Sequence[RowLayer],
+    costs: CostModel,
+    notes: pd.DataFrame,
 ) -> np.ndarray:
-    """Routing weight of every edge in equivalent metres: its length plus the penalties on its
-    right-of-way measures ``notes``."""
+    """Routing weight of every edge in equivalent metres: ``base`` (construction cost in metres
+    of underground road build, or length) plus the penalties on its right-of-way measures
+    ``notes``."""
     edges = network.edges
-    weight = edges["length"].to_numpy(dtype=float).copy()
+    weight = np.asarray(base, dtype=float).copy()
     if costs.offroad_penalty_per_m:
         bridge = np.where(edges["kind"] == "bridge", edges["length"], 0.0)
         weight += costs.offroad_penalty_per_m * bridge
@@ -582,7 +814,7 @@ def _edge_weights(
         costs.along_highway_penalty_per_m,
     )
     if not layers or not any(layer_penalties):
-        return weight
+        return _positive(weight, edges)
     measured = notes
     for layer in layers:
         if layer.kind == "area":
@@ -591,7 +823,16 @@ def _edge_weights(
             weight += costs.crossing_penalty_m * measured[f"{layer.name}_crossings"].to_numpy()
             along = measured[f"along_{layer.name}_m"].to_numpy()
             weight += costs.along_highway_penalty_per_m * along
-    return weight
+    return _positive(weight, edges)
+
+
+_MIN_WEIGHT_PER_M = 1e-6
+"""An edge weighs at least this per metre (free existing fibre at a zero rate still has a
+length, and the Steiner search needs positive weights)."""
+
+
+def _positive(weight: np.ndarray, edges: pd.DataFrame) -> np.ndarray:
+    return np.maximum(weight, _MIN_WEIGHT_PER_M * edges["length"].to_numpy(dtype=float))
 
 
 def _row_layers(
@@ -635,25 +876,37 @@ def plan(
     row_layers: Sequence[RowLayer] = (),
     facilities: LayerInput | None = None,
     forest_width_m: float | None = None,
+    existing: LayerInput | None = None,
+    power_lines: LayerInput | None = None,
     options: NetworkOptions = NetworkOptions(),
     crs: Any = None,
     design: DesignOptions | None = None,
     costs: CostModel = CostModel(),
     permit_threshold_ha: float = 1.0,
+    optical: OpticalBudget = OpticalBudget(),
     lead_times: LeadTimes | Mapping[str, int] | None = None,
     facility_options: FacilityOptions | None = None,
     progress: bool = True,
+    partition_by: str | None = None,
+    partition_buffer_m: float = DEFAULT_BUFFER_M,
+    partition_unmatched: Unmatched = "nearest",
+    client: Any = None,
     **design_options: Any,
 ) -> Plan:
     """Plan fibre routes from every PoP to its GPs: ``Planner(...).plan(...)`` in one call.
 
     Parameters
     ----------
-    gps, pops, roads, forest, highways, row_layers, facilities, forest_width_m, options, crs
-        The inputs and how the network is built, as for :class:`Planner`.
+    gps, pops, roads, forest, highways, row_layers, facilities, forest_width_m
+        The inputs, as for :class:`Planner`.
+    existing, power_lines, options, crs
+        Utility layers and how the network is built, as for :class:`Planner`.
     progress
         Show progress bars.
-    design, costs, permit_threshold_ha, lead_times, facility_options, **design_options
+    partition_by, partition_buffer_m, partition_unmatched, client
+        Split the work by a column of the GPs and PoPs and plan the partitions one after
+        another or on a Dask cluster, as for :class:`Planner`.
+    design, costs, permit_threshold_ha, optical, lead_times, facility_options, **design_options
         The variant, as for :meth:`Planner.plan` (e.g. ``topology="ring"``, ``ring_size=8``,
         ``assign_by="block"``, ``lead_times={"forest": 18}``).
 
@@ -681,14 +934,21 @@ def plan(
         row_layers=row_layers,
         facilities=facilities,
         forest_width_m=forest_width_m,
+        existing=existing,
+        power_lines=power_lines,
         options=options,
         crs=crs,
         progress=progress,
+        partition_by=partition_by,
+        partition_buffer_m=partition_buffer_m,
+        partition_unmatched=partition_unmatched,
+        client=client,
     )
     return planner.plan(
         chosen,
         costs=costs,
         permit_threshold_ha=permit_threshold_ha,
+        optical=optical,
         lead_times=lead,
         facility_options=facility_options,
     )

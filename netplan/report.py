@@ -315,7 +315,8 @@ def _optical(plan: Plan) -> str | None:
     sites = plan.sites
     if "optical_ok" not in sites.columns:
         return None
-    failed = sites[sites["optical_ok"].eq(False)]
+    routed = sites["routed"] if "routed" in sites.columns else True  # unrouted GPs are not checked
+    failed = sites[sites["optical_ok"].eq(False) & routed]
     if not len(failed):
         return "<p>Every routed GP is within the optical budget.</p>"
     columns = ["name", "pop_id", "fibre_path_m", "optical_loss_db", "optical_reason"]
@@ -412,7 +413,8 @@ th, td { padding: 1px 5px; border-bottom: 1px solid #e2e8f0; text-align: left; }
 def _subtitle(plan: Plan) -> str:
     import netplan
 
-    routing = "length-only routing" if plan.costs.is_length_only else "permission-aware routing"
+    routing = "length-only" if plan.costs.objective == "length" else "construction-cost"
+    routing += " routing" + (", permission-aware" if plan.costs.penalised else "")
     inputs = ", ".join(p.name for p in plan.inputs)
     text = f"netplan {netplan.__version__} · {plan.topology} design · {routing}"
     return text + (f" · inputs: {inputs}" if inputs else "")

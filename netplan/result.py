@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 
 from netplan.network import RoadNetwork
+from netplan.optical import OpticalBudget
 from netplan.params import CostModel, DesignOptions
 from netplan.row import RowLayer
 
@@ -29,15 +30,18 @@ class Plan:
     Attributes
     ----------
     routes
-        One row per route segment (a road edge, off-road spur or bridge link used by a PoP):
-        the GPs (``gp_ids``, ``gps_served``) and service points (``facility_ids``,
-        ``facilities_served``) it serves downstream, and ``phase``: the earliest roll-out phase
-        it serves.
+        One row per route segment (a road edge, off-road spur, bridge link or stretch of
+        existing fibre used by a PoP), with the GPs (``gp_ids``, ``gps_served``) and service
+        points (``facility_ids``, ``facilities_served``) it serves downstream, its construction
+        ``method`` ("underground", "aerial", "existing"), ``fibres`` (the size of each cable
+        laid in it) and ``phase``: the earliest roll-out phase it serves.
     sites
-        Every GP given to the planner, routed or listed as unroutable with a reason; routed GPs
-        have ``permits_needed`` (the register items on their path), ``ready_month`` (when the
-        last of them is expected, 0 when none is needed) and ``phase`` (1: needs no permission;
-        later phases by ready month). See :mod:`netplan.rollout`.
+        Every GP given to the planner, routed or listed as unroutable with a reason, with its
+        optical check (``fibre_path_m``, ``optical_loss_db``, ``optical_ok``,
+        ``optical_reason``); routed GPs have ``permits_needed`` (the register items on their
+        path), ``ready_month`` (when the last of them is expected, 0 when none is needed) and
+        ``phase`` (1: needs no permission; later phases by ready month). See
+        :mod:`netplan.rollout`.
     pops
         Every PoP with its GP counts.
     crossings
@@ -48,10 +52,14 @@ class Plan:
         (``priority``; ``gps_blocked``: GPs waiting on the item, ``gps_unblocked``: GPs it lets
         light together with the items above it, ``lead_months``).
     summary
-        One row per PoP and a ``TOTAL`` row.
+        One row per PoP and a ``TOTAL`` row; ``cost`` is the bill of quantities' total.
+    boq
+        The bill of quantities (:mod:`netplan.boq`): ``pop_id, item, unit, quantity, rate,
+        amount`` per PoP and item, then ``TOTAL`` rows per item.
     tradeoff
-        With a permission-aware :class:`~netplan.params.CostModel`: the length-only plan against
-        this one (extra km against permissions avoided). ``None`` otherwise.
+        With a permission-aware :class:`~netplan.params.CostModel`: the same cost model without
+        penalties against this one (extra km and cost against permissions avoided). ``None``
+        otherwise.
     rings
         With ``topology="ring"``: one row per ring (its GPs in order, length, and the length it
         runs twice over the same road, where one cut breaks it). ``None`` otherwise.
@@ -69,8 +77,8 @@ class Plan:
         ``network_m``, ``route_m``, ``permits_needed``, ``ready_month``, ``phase``
         (:mod:`netplan.facilities`). Facilities connected on their own are terminals of the
         design: route segments list them in ``facility_ids``. ``None`` otherwise.
-    design, costs
-        The design options and cost model the plan was made with.
+    design, costs, optical
+        The design options, cost model and optical budget the plan was made with.
     layers
         The right-of-way layers the routes were flagged against.
     network
@@ -87,8 +95,10 @@ class Plan:
     crossings: gpd.GeoDataFrame
     permits: pd.DataFrame
     summary: pd.DataFrame
+    boq: pd.DataFrame | None = None
     design: DesignOptions = field(default_factory=DesignOptions)
     costs: CostModel = field(default_factory=CostModel)
+    optical: OpticalBudget = field(default_factory=OpticalBudget)
     layers: tuple[RowLayer, ...] = ()
     network: RoadNetwork | None = None
     tradeoff: pd.DataFrame | None = None
@@ -135,9 +145,10 @@ class Plan:
 
             layers : sequence of RowLayer, default ``self.layers``
                 Right-of-way layers to draw.
-            color_by : {"pop", "kind", "phase"}, default "pop"
-                Route colours: one per PoP, per kind (road trench, spur, bridge link), or per
-                roll-out phase (phase 1, no permission needed, in green).
+            color_by : {"pop", "kind", "method", "phase"}, default "pop"
+                Route colours: one per PoP, per kind (road route, spur, bridge link, existing
+                fibre off the roads), per construction method (underground, aerial, existing
+                fibre) or per roll-out phase (phase 1, no permission needed, in green).
             title : str, optional
                 Heading of the legend and title of the page.
             tiles : str or None, default "OpenStreetMap"

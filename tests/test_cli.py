@@ -21,6 +21,8 @@ from netplan import cli
 OUTPUTS = [
     "plan.gpkg",
     "summary.csv",
+    "boq.csv",
+    "plan.xlsx",
     "permits.csv",
     "permits.xlsx",
     "sites.csv",
@@ -164,11 +166,14 @@ def test_row_layer_and_permission_aware_from_the_command_line(tmp_path, sample_p
     railway = permits[permits["authority"] == "Railways"]
     assert len(railway) > 0 and set(railway["sub_authority"]) == {"East Coast Railway"}
     tradeoff = pd.read_csv(out / "tradeoff.csv", index_col=0)
-    assert list(tradeoff.index) == ["length-only", "permission-aware", "difference"]
-    # on the sample the detours add ~9 km and avoid 2 NH crossings and ~15 km of forest
+    assert list(tradeoff.index) == ["without-penalties", "permission-aware", "difference"]
+    # on the sample the detours add ~15 km and avoid ~16 km of forest and ~5 km along NHs (the
+    # plan without penalties already avoids the NH crossings that HDD makes dear)
     assert tradeoff.loc["difference", "trench_km"] > 0
-    assert tradeoff.loc["difference", "nh_crossings"] < 0
+    assert tradeoff.loc["difference", "nh_crossings"] <= 0
     assert tradeoff.loc["difference", "in_forest_km"] < 0
+    assert tradeoff.loc["difference", "along_nh_km"] < 0
+    assert tradeoff.loc["difference", "cost"] > 0
 
 
 def test_missing_file_is_a_one_line_input_error(tmp_path, sample_paths, capsys):
@@ -439,3 +444,34 @@ def test_layer_of_a_multi_layer_geopackage(tmp_path, sample_paths, capsys):
     assert "--layer sites:" in err and "layer=" in err
     assert cli.main([*args, "--out", str(tmp_path / "b"), "--layer", "sites:gp_offices"]) == 0
     assert len(pd.read_csv(tmp_path / "b" / "sites.csv")) == 92
+
+
+def test_buildable_plan_from_the_command_line(tmp_path, sample_paths, capsys):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("item,unit,rate\naerial,km,40000\n")
+    out = tmp_path / "out"
+    args = ["--quiet", "--no-map", "--existing", str(sample_paths["existing"])]
+    args += ["--power-lines", str(sample_paths["power_lines"]), "--rates", str(rates)]
+    assert _plan(sample_paths["gps"], sample_paths, out, *args) == 0
+    summary = pd.read_csv(out / "summary.csv", dtype={"pop_id": str}).set_index("pop_id")
+    boq = pd.read_csv(out / "boq.csv", dtype={"pop_id": str})
+    assert summary.loc["TOTAL", "existing_km"] > 0 and summary.loc["TOTAL", "aerial_km"] > 0
+    assert (boq.loc[boq["item"] == "aerial", "rate"] == 40000).all()
+    total = boq.loc[boq["pop_id"] == "TOTAL", "amount"].sum()
+    assert summary.loc["TOTAL", "cost"] == pytest.approx(total, abs=0.01)
+    assert openpyxl.load_workbook(out / "plan.xlsx").sheetnames == ["Summary", "BOQ", "Roll-out"]
+    # the length-only plan trenches more
+    short = tmp_path / "short"
+    assert _plan(sample_paths["gps"], sample_paths, short, *args, "--objective", "length") == 0
+    length = pd.read_csv(short / "summary.csv", dtype={"pop_id": str}).set_index("pop_id")
+    assert length.loc["TOTAL", "trench_km"] > summary.loc["TOTAL", "trench_km"]
+
+
+def test_bad_rates_file_is_a_one_line_error(tmp_path, sample_paths, capsys):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("item,rate\ntrench,-1\n")
+    code = _plan(sample_paths["gps"], sample_paths, tmp_path / "o", "--rates", str(rates))
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "rates.csv row 2" in err and "'trench'" in err
+    assert not (tmp_path / "o").exists()

@@ -67,8 +67,11 @@ def test_hand_made_figures(detour_plans):
     # one forest application for the shortest plan, none (0, not missing) for the detour
     assert table.loc[PERMIT_ITEMS].tolist() == [1.0, 0.0]
     assert table.loc[f"{PERMIT_ITEMS}: Forest Department"].tolist() == [1.0, 0.0]
-    # cost follows the cost model: 250 INR per metre of road trench
-    assert table.loc["cost"].tolist() == pytest.approx([500_000.0, 800_000.0])
+    # cost is the bill of quantities at the default rates, by hand: per km of road 225,000 (trench
+    # 120,000, duct 60,000, 24F cable 45,000), a route marker per 200 m (700), a joint closure and
+    # chamber at the GP (20,000) and one more inside the 3.2 km run of the detour (2 km drums)
+    assert table.loc["cost"].tolist() == pytest.approx([477_000.0, 771_200.0])
+    assert table.loc[BOQ_TOTAL].tolist() == pytest.approx([477_000.0, 771_200.0])
 
 
 def test_relative_to_a_baseline(detour_plans):
@@ -107,16 +110,17 @@ def test_every_summary_figure_and_ring_rows(sample_plans):
     # rings apply to the ring plan only
     assert np.isnan(table.loc["rings", "tree"])
     assert table.loc["rings", "ring"] == len(sample_plans["ring"].rings)
-    # summary figures first, then the permit rows; no BOQ without a bill of quantities
+    # summary figures first, then the permit rows, then the bill of quantities' total
     rows = list(table.index)
     assert rows[: len(numeric)] == numeric
     assert rows[len(numeric)] == PERMIT_ITEMS
-    assert BOQ_TOTAL not in rows
+    assert rows[-1] == BOQ_TOTAL
+    assert table.loc[BOQ_TOTAL].tolist() == pytest.approx(table.loc["cost"].tolist())
 
 
 def test_figures_other_features_add_appear(sample_plans):
     tree = copy.copy(sample_plans["tree"])
-    tree.summary = tree.summary.assign(existing_km=[1.0] * (len(tree.summary) - 1) + [12.5])
+    tree.summary = tree.summary.assign(rollout_km=[1.0] * (len(tree.summary) - 1) + [12.5])
     boq = pd.DataFrame(
         {
             "pop_id": ["03369", "03369", "TOTAL", "TOTAL"],
@@ -129,9 +133,10 @@ def test_figures_other_features_add_appear(sample_plans):
     )
     tree.boq = boq
     table = netplan.compare({"tree": tree, "ring": sample_plans["ring"]})
-    assert table.loc["existing_km"].tolist() == pytest.approx([12.5, np.nan], nan_ok=True)
+    assert table.loc["rollout_km"].tolist() == pytest.approx([12.5, np.nan], nan_ok=True)
     assert table.loc[BOQ_TOTAL, "tree"] == 400.0  # the TOTAL rows only
-    assert np.isnan(table.loc[BOQ_TOTAL, "ring"])
+    ring_cost = sample_plans["ring"].summary.loc["TOTAL", "cost"]
+    assert table.loc[BOQ_TOTAL, "ring"] == pytest.approx(ring_cost)
     assert list(table.index)[-1] == BOQ_TOTAL
 
 

@@ -129,6 +129,14 @@ def test_a_facility_is_a_terminal_of_the_design(village, village_plan):
     )
     assert village_plan.sites["route_m"].to_dict() == alone.sites["route_m"].to_dict()
     assert village_plan.summary.loc["TOTAL", "fac_phc"] == 2  # the PHC and its duplicate
+    # the bill of quantities: the spur's trench, and closures at the PHC's drop and where its
+    # spur branches off the road
+    boq, before = (
+        plan.boq[plan.boq["pop_id"] == "TOTAL"].set_index("item")["quantity"]
+        for plan in (village_plan, alone)
+    )
+    assert boq["spur_trench"] - before.get("spur_trench", 0.0) == pytest.approx(0.3)
+    assert boq["joint_closure"] == before["joint_closure"] + 2
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +248,7 @@ def test_facility_outputs(village_plan, tmp_path):
     assert sorted(listed.index) == sorted(village_plan.facilities.index)
     assert {"lon", "lat", "reason", "served_by"} <= set(listed.columns)
     book = openpyxl.load_workbook(out / "plan.xlsx")
-    assert book.sheetnames == ["Summary", "Roll-out", "Facilities"]
+    assert book.sheetnames == ["Summary", "BOQ", "Roll-out", "Facilities"]
     layer = gpd.read_file(out / "plan.gpkg", layer="facilities")
     assert len(layer) == 6
     routes = gpd.read_file(out / "plan.gpkg", layer="routes")

@@ -344,7 +344,7 @@ def test_legend_and_title(page):
     assert "netplan-legend" in page
     legend = control_html(page, "bottomright")
     assert "Routes: one colour per PoP (1)" in legend
-    assert "Road trench (3.3 km)" in legend
+    assert "Road route (3.3 km)" in legend
     assert "Bridge link (off-road, needs field survey) (400 m)" in legend
     assert "GP unroutable (1)" in legend and "GP routed (2)" in legend
     assert "Railway: &lt;i&gt;Railways&lt;/i&gt; &amp; co (1 lines)" in legend
@@ -365,7 +365,7 @@ def test_unroutable_reason_and_permission_text(page):
     texts = tips(page)
     # route tooltip: PoP (id and name), length and class
     assert any(
-        "Road trench" in t and "PoP: P1 Block HQ" in t and "2.2 km" in t and "primary" in t
+        "Road route" in t and "PoP: P1 Block HQ" in t and "2.2 km" in t and "primary" in t
         for t in texts
     )
     assert any("in forest: 1.1 km" in t for t in texts)
@@ -486,14 +486,12 @@ def test_merged_routes_for_large_plans(layers):
     route_tips = [t for t, _ in route_styles(page)]
     # routes merged per (pop, kind, colour): road, spur, bridge
     assert len(route_tips) == 3
-    road = next(t for t in route_tips if "Road trench" in t)
+    road = next(t for t in route_tips if "Road route" in t)
     assert "3.3 km in 2 segments" in road
     assert "primary 2.2 km" in road and "track 1.1 km" in road
     # the two road segments join into one line
     spec = drawn_layers(page)["Routes"]
-    road_feature = next(
-        f for f in spec["data"]["features"] if "Road trench" in f["properties"]["t"]
-    )
+    road_feature = next(f for f in spec["data"]["features"] if "Road route" in f["properties"]["t"])
     assert road_feature["geometry"]["type"] == "LineString"
 
 
@@ -501,41 +499,81 @@ def test_a_new_coloring_takes_a_few_lines(layers, monkeypatch):
     """A colouring registered as the module docs show: legend rows, colours, tooltips."""
     monkeypatch.setattr(maps, "ROUTE_COLORINGS", dict(ROUTE_COLORINGS))
 
-    @maps.register_route_coloring("method")
-    def _color_by_method(routes):
+    @maps.register_route_coloring("owner")
+    def _color_by_owner(routes):
         return coloring_from_column(
             routes,
-            "method",
-            title="Route method",
+            "owner",
+            title="Cable owner",
             colors={"1": "#000000"},
-            labels={"1": "Method <1>"},
+            labels={"1": "Owner <1>"},
         )
 
-    assert maps.ROUTE_COLORINGS["method"] is _color_by_method and "method" not in ROUTE_COLORINGS
-    layers["routes"]["method"] = ["1", "2", "1", None]
-    page = render(plan_map(**layers, color_by="method"))
+    assert maps.ROUTE_COLORINGS["owner"] is _color_by_owner and "owner" not in ROUTE_COLORINGS
+    layers["routes"]["owner"] = ["1", "2", "1", None]
+    page = render(plan_map(**layers, color_by="owner"))
     colors = {t.split("<br>")[2]: s["color"] for t, s in route_styles(page)}
     assert colors == {
-        "Route method: Method &lt;1&gt;": "#000000",
-        "Route method: 2": PALETTE[1],
-        "Route method: none": PALETTE[2],
+        "Cable owner: Owner &lt;1&gt;": "#000000",
+        "Cable owner: 2": PALETTE[1],
+        "Cable owner: none": PALETTE[2],
     }
     legend = control_html(page, "bottomright")
-    # by hand: method 1 is segments 0 and 2 (2200 + 150 m), method 2 segment 1, none the bridge
+    # by hand: owner 1 is segments 0 and 2 (2200 + 150 m), owner 2 segment 1, none the bridge
     assert (
-        "Method &lt;1&gt; (2.4 km)" in legend
-        and "2 (1.1 km)" in legend
-        and "none (400 m)" in legend
+        "Owner &lt;1&gt; (2.4 km)" in legend and "2 (1.1 km)" in legend and "none (400 m)" in legend
     )
-    with pytest.raises(MissingColumnError, match="'method' column"):
-        plan_map(**dict(layers, routes=layers["routes"].drop(columns="method")), color_by="method")
+    with pytest.raises(MissingColumnError, match="'owner' column"):
+        plan_map(**dict(layers, routes=layers["routes"].drop(columns="owner")), color_by="owner")
 
 
 def test_unknown_color_by():
     with pytest.raises(
-        InputError, match=r"unknown color_by 'method'; choose one of \['kind', 'phase', 'pop'\]"
+        InputError,
+        match=r"unknown color_by 'owner'; choose one of \['kind', 'method', 'phase', 'pop'\]",
     ):
-        plan_map(color_by="method")
+        plan_map(color_by="owner")
+
+
+def test_color_by_method_with_cable_and_served_gps_in_tooltips(layers):
+    layers["routes"]["method"] = ["underground", "aerial", "underground", "existing"]
+    layers["routes"]["fibres"] = [24, 24, 24, 48]
+    layers["routes"]["gp_ids"] = ["GP1;GP2", "GP2", "GP2", "<b>x</b>"]
+    page = render(plan_map(**layers, color_by="method"))
+    by_method = {}
+    for tip, style in route_styles(page):
+        method = re.search(r"method: (\w+)", tip).group(1).lower()
+        assert by_method.setdefault(method, style["color"]) == style["color"]
+    assert by_method == {
+        "underground": maps.METHOD_COLORS["underground"],
+        "aerial": maps.METHOD_COLORS["aerial"],
+        "existing": maps.METHOD_COLORS["existing"],
+    }
+    texts = tips(page)
+    assert any(
+        "cable: 48 fibres" in t and "GPs served: 1: &lt;b&gt;x&lt;/b&gt;" in t for t in texts
+    )
+    assert any("GPs served: 2: GP1, GP2" in t for t in texts)
+    legend = control_html(page, "bottomright")
+    # by hand: underground = segments 0 and 2 (2200 + 150 m), aerial 1100 m, existing 400 m
+    assert "Underground (new trench and duct) (2.4 km)" in legend
+    assert "Aerial (new cable on power poles) (1.1 km)" in legend
+    assert "Existing fibre (spare fibres reused) (400 m)" in legend
+
+
+def test_gps_over_the_optical_budget_have_their_own_layer(layers):
+    layers["sites"]["optical_ok"] = [False, True, False]
+    layers["sites"]["optical_reason"] = ["fibre path of 22.0 km is longer than <20 km>", "", "x"]
+    layers["sites"]["optical_loss_db"] = [28.4, 20.1, float("nan")]
+    page = render(plan_map(**layers))
+    drawn = drawn_layers(page)
+    over = drawn["GPs over optical budget"]["data"]["features"]
+    assert [f["properties"]["i"] for f in over] == ["GP1"]  # routed only; GP3 is unroutable
+    popup = over[0]["properties"]["p"]
+    assert "over budget: fibre path of 22.0 km is longer than &lt;20 km&gt;" in popup
+    assert "optical loss: 28.4 dB" in popup
+    assert [f["properties"]["i"] for f in drawn["GPs routed"]["data"]["features"]] == ["GP2"]
+    assert "GP routed, over the optical budget (1)" in control_html(page, "bottomright")
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString
 
-from netplan import CostModel, InputError, NetworkOptions, RowLayer
+from netplan import (
+    BuildRules,
+    CostModel,
+    InputError,
+    NetworkOptions,
+    OpticalBudget,
+    Rates,
+    RowLayer,
+)
 from netplan._checks import Bounds, bounded, bounds_of, check_fields, check_number
 from netplan._errors import ParameterError
 
@@ -28,7 +36,14 @@ def _row_layer(**kwargs) -> RowLayer:
 
 @pytest.mark.parametrize(
     "make, cls",
-    [(NetworkOptions, NetworkOptions), (CostModel, CostModel), (_row_layer, RowLayer)],
+    [
+        (NetworkOptions, NetworkOptions),
+        (CostModel, CostModel),
+        (_row_layer, RowLayer),
+        (Rates, Rates),
+        (BuildRules, BuildRules),
+        (OpticalBudget, OpticalBudget),
+    ],
 )
 def test_every_numeric_field_refuses_unbounded_values(make, cls):
     names = _numeric_fields(cls)
@@ -77,7 +92,7 @@ def test_good_values_are_kept_as_plain_floats():
     assert type(options.heal_tolerance_m) is float and type(options.max_spur_m) is float
     layer = _row_layer(join_gap_m=0)
     assert layer.corridor_width_m == 30.0 and layer.min_along_m == 30.0 and layer.join_gap_m == 0.0
-    assert CostModel.permission_aware().is_length_only is False
+    assert CostModel.permission_aware().penalised is True
 
 
 def test_check_number_rules():

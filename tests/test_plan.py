@@ -155,11 +155,13 @@ def test_sample_plan(sample_paths):
     assert (p.routes["in_forest_m"] <= p.routes["length_m"] + 1e-6).all()
     routed = p.sites[p.sites["routed"]]
     assert (routed["route_m"] >= routed["network_m"] - 1e-6).all()
+    # a length-only star runs every GP along its shortest road path
     star = netplan.plan(
         sample_paths["gps"],
         sample_paths["pops"],
         sample_paths["roads"],
         topology="star",
+        costs=CostModel(objective="length"),
         progress=False,
     )
     assert star.routes["length_m"].sum() >= p.routes["length_m"].sum() - 1e-6

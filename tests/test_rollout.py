@@ -186,7 +186,7 @@ def test_outputs_hold_the_roll_out(four_ways_plan, tmp_path):
     sites = pd.read_csv(out / "sites.csv", index_col="site_id", keep_default_na=False)
     assert sites.loc["nh", "phase"] == 2 and sites.loc["clean", "permits_needed"] == ""
     book = openpyxl.load_workbook(out / "plan.xlsx")
-    assert book.sheetnames == ["Summary", "Roll-out"]
+    assert book.sheetnames == ["Summary", "BOQ", "Roll-out"]
     assert [c.value for c in book["Roll-out"][1]] == ROLLOUT_COLUMNS
     register = pd.read_csv(out / "permits.csv")
     assert register["priority"].tolist() == [1, 2, 3, 4]
