@@ -350,16 +350,20 @@ def atomic_output_dir(
     """
     inputs = tuple(inputs)
     target = _inspect(directory, overwrite=overwrite, inputs=inputs)
-    created = _make_parents(target.path)
-    tmp = _new_folder(target.path, "tmp")
+    created: list[Path] = []
+    tmp: Path | None = None
     try:
+        with _interrupts_deferred():  # a signal meanwhile is raised here, and cleaned up below
+            created = _make_parents(target.path)
+            tmp = _new_folder(target.path, "tmp")
         yield tmp
         _write_manifest(tmp)
         with _interrupts_deferred():
             _commit(tmp, _inspect(directory, overwrite=overwrite, inputs=inputs))
     except BaseException:
         with _interrupts_deferred():
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
             for folder in reversed(created):
                 with contextlib.suppress(OSError):
                     folder.rmdir()

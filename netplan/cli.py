@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -521,6 +522,7 @@ def _run(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
 
     _check_numbers(args)
     check_output_dir(args.out, overwrite=args.overwrite, inputs=_input_files(args))
+    _load_kernels()
     from netplan.rollout import LeadTimes
 
     lead_times = LeadTimes(_lead_times(args))
@@ -648,6 +650,44 @@ def _on_signal(signum: int, frame: Any) -> NoReturn:
     raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
+def _load_kernels() -> None:
+    """Load (the first time: compile) the search kernels while a Ctrl-C or SIGTERM ends the
+    process at once with its one line: an interrupt inside numba's loading could otherwise be
+    lost and leave it half-initialised (see :mod:`netplan._kernels`). Nothing is written yet."""
+    from netplan._kernels import load_kernels
+
+    if threading.current_thread() is not threading.main_thread():
+        load_kernels()
+        return
+
+    def stop(signum: int, frame: Any) -> NoReturn:
+        term = signum == signal.SIGTERM
+        _fail(
+            f"netplan: {'terminated' if term else 'interrupted'} (nothing was written)", debug=False
+        )
+        sys.stderr.flush()
+        os._exit(143 if term else 130)
+
+    log.debug("loading the search kernels (compiled once after installing, about 20 s)")
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        load_kernels()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run_interruptible(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
+    """:func:`_run`, where an error raised because a signal arrived (numba reports an interrupt
+    inside a compiled call as ``SystemError``) is that signal."""
+    try:
+        return _run(args, stack)
+    except Exception:
+        if _SIGNALLED:
+            _stop_if_signalled()
+        raise
+
+
 def _stop_if_signalled() -> None:
     """Raise again a Ctrl-C or SIGTERM whose exception was swallowed on its way up."""
     if signal.SIGTERM in _SIGNALLED:
@@ -681,7 +721,7 @@ def _main(argv: Sequence[str] | None) -> int:
             _setup_logging(args)
             log.debug("starting: netplan %s", " ".join(map(str, argv or sys.argv[1:])))
             with contextlib.ExitStack() as stack:  # closes a Dask cluster started for --workers
-                return _run(args, stack)
+                return _run_interruptible(args, stack)
     except NetplanError as exc:
         _fail(f"netplan: error: {exc}", debug=debug)
         return 2
