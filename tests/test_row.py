@@ -448,25 +448,6 @@ def test_results_are_deterministic(flagged):
     )
 
 
-def test_sheet_names_are_valid_and_unique(tmp_path):
-    permits = pd.DataFrame(
-        {
-            "authority": ["A/B:C*D?[E]" + "x" * 40, "A/B:C*D?[E]" + "x" * 40 + "y", "Summary"],
-            "layer": ["l1", "l2", "l3"],
-            "sub_authority": ["", "", ""],
-            "kind": ["crossing"] * 3,
-            "length_km": [0.0] * 3,
-            "area_ha": [np.nan] * 3,
-            "crossings": [1] * 3,
-            "over_threshold": [False] * 3,
-        }
-    )
-    book = openpyxl.load_workbook(write_register_xlsx(permits, tmp_path / "x.xlsx"))
-    names = book.sheetnames
-    assert names[0] == "Summary" and len(set(n.lower() for n in names)) == 4
-    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names)
-
-
 # ------------------------------------------------------------------------------ layer specs
 def test_from_spec_and_validation(tmp_path):
     folder = tmp_path / "d:ata"  # a ':' inside the path must not confuse the parser
