@@ -1148,89 +1148,119 @@ def permit_register(
     """
     if not threshold_ha >= 0:
         raise InputError(f"threshold_ha must be >= 0 hectares, got {threshold_ha!r}")
-    by_name = {layer.name: layer for layer in layers}
+    frame = _register_input(crossings, layers)
     rows: list[dict] = []
-    if len(crossings):
-        unknown = sorted(set(crossings["layer"]) - set(by_name))
-        if unknown:
-            raise InputError(
-                f"crossings name layers {unknown} that are not among the layers given "
-                f"({sorted(by_name)}); pass the same layers as to flag_routes"
-            )
-    frame = pd.DataFrame(crossings).copy()
-    for column in ("gp_ids", "feature_ids"):
-        if len(frame) and column not in frame.columns:
-            frame[column] = ""
     for layer_index, layer in enumerate(layers):
         mine = frame[frame["layer"] == layer.name] if len(frame) else frame
         if not len(mine):
             continue
         if layer.kind == "area":
-            for sub, group in mine.groupby("sub_authority", sort=True):
-                longest = group.sort_values(
-                    ["length_m", "pop_id", "segment_id"],
-                    ascending=[False, True, True],
-                    kind="mergesort",
-                ).iloc[0]
-                length = float(group["length_m"].sum())
-                area = length * layer.corridor_width_m / 10_000
-                gp_ids = _join_tokens(group["gp_ids"])
-                rows.append(
-                    {
-                        "_layer": layer_index,
-                        "authority": layer.authority,
-                        "layer": layer.name,
-                        "sub_authority": sub,
-                        "kind": "area",
-                        "pop_ids": _join_tokens(group["pop_id"]),
-                        "segment_ids": _join_tokens(group["segment_ids"]),
-                        "gp_ids": gp_ids,
-                        "n_gps": _count_tokens(gp_ids),
-                        "feature_ids": _join_tokens(group["feature_ids"]),
-                        "length_km": length / 1000,
-                        "area_ha": area,
-                        "crossings": 0,
-                        "chainage_km": np.nan,
-                        "chainage_note": "",
-                        "lon": float(longest["lon"]),
-                        "lat": float(longest["lat"]),
-                        "over_threshold": bool(area > threshold_ha),
-                    }
-                )
+            rows.extend(_area_items(mine, layer, layer_index, threshold_ha))
         else:
-            for item in mine.itertuples(index=False):
-                kind = item.kind
-                rows.append(
-                    {
-                        "_layer": layer_index,
-                        "authority": layer.authority,
-                        "layer": layer.name,
-                        "sub_authority": item.sub_authority,
-                        "kind": kind,
-                        "pop_ids": str(item.pop_id),
-                        "segment_ids": str(item.segment_ids),
-                        "gp_ids": str(item.gp_ids),
-                        "n_gps": _count_tokens(str(item.gp_ids)),
-                        "feature_ids": str(item.feature_ids),
-                        "length_km": float(item.length_m) / 1000 if kind == "along" else 0.0,
-                        "area_ha": np.nan,
-                        "crossings": 1 if kind == "crossing" else 0,
-                        "chainage_km": float(item.chainage_km),
-                        "chainage_note": str(getattr(item, "chainage_note", "") or ""),
-                        "lon": float(item.lon),
-                        "lat": float(item.lat),
-                        "over_threshold": False,
-                    }
-                )
+            rows.extend(_line_items(mine, layer, layer_index))
     if not rows:
-        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in PERMIT_COLUMNS})
-        for c in ("length_km", "area_ha", "chainage_km", "lon", "lat"):
-            empty[c] = empty[c].astype(float)
-        empty["crossings"] = empty["crossings"].astype(np.int64)
-        empty["n_gps"] = empty["n_gps"].astype(np.int64)
-        empty["over_threshold"] = empty["over_threshold"].astype(bool)
-        return empty
-    table = pd.DataFrame(rows)
+        return _empty_register()
+    return _sorted_register(pd.DataFrame(rows))
+
+
+def _register_input(crossings: pd.DataFrame, layers: Sequence[RowLayer]) -> pd.DataFrame:
+    """A copy of ``crossings`` with the id columns present, checked against ``layers``."""
+    names = {layer.name for layer in layers}
+    if len(crossings):
+        unknown = sorted(set(crossings["layer"]) - names)
+        if unknown:
+            raise InputError(
+                f"crossings name layers {unknown} that are not among the layers given "
+                f"({sorted(names)}); pass the same layers as to flag_routes"
+            )
+    frame = pd.DataFrame(crossings).copy()
+    for column in ("gp_ids", "feature_ids"):
+        if len(frame) and column not in frame.columns:
+            frame[column] = ""
+    return frame
+
+
+def _area_items(
+    mine: pd.DataFrame, layer: RowLayer, layer_index: int, threshold_ha: float
+) -> list[dict]:
+    """One register row per sub-authority of an area layer: totals of its pieces."""
+    rows = []
+    for sub, group in mine.groupby("sub_authority", sort=True):
+        longest = group.sort_values(
+            ["length_m", "pop_id", "segment_id"],
+            ascending=[False, True, True],
+            kind="mergesort",
+        ).iloc[0]
+        length = float(group["length_m"].sum())
+        area = length * layer.corridor_width_m / 10_000
+        gp_ids = _join_tokens(group["gp_ids"])
+        rows.append(
+            {
+                "_layer": layer_index,
+                "authority": layer.authority,
+                "layer": layer.name,
+                "sub_authority": sub,
+                "kind": "area",
+                "pop_ids": _join_tokens(group["pop_id"]),
+                "segment_ids": _join_tokens(group["segment_ids"]),
+                "gp_ids": gp_ids,
+                "n_gps": _count_tokens(gp_ids),
+                "feature_ids": _join_tokens(group["feature_ids"]),
+                "length_km": length / 1000,
+                "area_ha": area,
+                "crossings": 0,
+                "chainage_km": np.nan,
+                "chainage_note": "",
+                "lon": float(longest["lon"]),
+                "lat": float(longest["lat"]),
+                "over_threshold": bool(area > threshold_ha),
+            }
+        )
+    return rows
+
+
+def _line_items(mine: pd.DataFrame, layer: RowLayer, layer_index: int) -> list[dict]:
+    """One register row per crossing and per parallel run of a line layer."""
+    rows = []
+    for item in mine.itertuples(index=False):
+        kind = item.kind
+        rows.append(
+            {
+                "_layer": layer_index,
+                "authority": layer.authority,
+                "layer": layer.name,
+                "sub_authority": item.sub_authority,
+                "kind": kind,
+                "pop_ids": str(item.pop_id),
+                "segment_ids": str(item.segment_ids),
+                "gp_ids": str(item.gp_ids),
+                "n_gps": _count_tokens(str(item.gp_ids)),
+                "feature_ids": str(item.feature_ids),
+                "length_km": float(item.length_m) / 1000 if kind == "along" else 0.0,
+                "area_ha": np.nan,
+                "crossings": 1 if kind == "crossing" else 0,
+                "chainage_km": float(item.chainage_km),
+                "chainage_note": str(getattr(item, "chainage_note", "") or ""),
+                "lon": float(item.lon),
+                "lat": float(item.lat),
+                "over_threshold": False,
+            }
+        )
+    return rows
+
+
+def _empty_register() -> pd.DataFrame:
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in PERMIT_COLUMNS})
+    for c in ("length_km", "area_ha", "chainage_km", "lon", "lat"):
+        empty[c] = empty[c].astype(float)
+    empty["crossings"] = empty["crossings"].astype(np.int64)
+    empty["n_gps"] = empty["n_gps"].astype(np.int64)
+    empty["over_threshold"] = empty["over_threshold"].astype(bool)
+    return empty
+
+
+def _sorted_register(table: pd.DataFrame) -> pd.DataFrame:
+    """The register rows in their order, numbered per layer, with the public columns."""
     table["_sub"] = table["sub_authority"].map(_natural_key)
     table["_kind"] = table["kind"].map({"area": 0, "crossing": 1, "along": 2})
     table["_pop"] = table["pop_ids"].map(_natural_key)
