@@ -68,6 +68,7 @@ from netplan._errors import (
     MissingColumnError,
 )
 from netplan._validate import clean_text, strip_invalid_chars
+from netplan.io import read_layer
 from netplan.params import LEAD_MONTHS
 
 __all__ = [
@@ -425,19 +426,8 @@ def _auto_split(data: Any, split_by: str | None, candidates: Sequence[str]) -> s
 
 
 def _read(path: str, kind: str, name: str) -> gpd.GeoDataFrame:
-    geometry = "polygon" if kind == "area" else "line"
-    try:
-        from netplan.io import read_layer
-    except ImportError:  # pragma: no cover - io is part of the package
-        read_layer = None
-    if read_layer is not None:
-        return read_layer(path, geometry=geometry, what=f"right-of-way layer {name!r}")
-    p = Path(path)  # pragma: no cover
-    if not p.exists():  # pragma: no cover
-        raise InputError(f"right-of-way layer file {path!r} does not exist; check the path")
-    if p.suffix.lower() in (".parquet", ".geoparquet"):  # pragma: no cover
-        return gpd.read_parquet(p)
-    return gpd.read_file(p, engine="pyogrio")  # pragma: no cover
+    geometry: Literal["polygon", "line"] = "polygon" if kind == "area" else "line"
+    return read_layer(path, geometry=geometry, what=f"right-of-way layer {name!r}")
 
 
 # ------------------------------------------------------------------------------ prepared layer
