@@ -269,6 +269,18 @@ class RowLayer:
         object.__setattr__(self, "min_along_m", float(min_along))
 
     @property
+    def _width_m(self) -> float:
+        """``corridor_width_m`` with its default applied (set in ``__post_init__``)."""
+        assert self.corridor_width_m is not None
+        return self.corridor_width_m
+
+    @property
+    def _min_along(self) -> float:
+        """``min_along_m`` with its default applied (set in ``__post_init__``)."""
+        assert self.min_along_m is not None
+        return self.min_along_m
+
+    @property
     def lead_months(self) -> int:
         """The layer's lead time in months (its own, else :data:`DEFAULT_LEAD_MONTHS`)."""
         return DEFAULT_LEAD_MONTHS if self.lead_time_months is None else self.lead_time_months
@@ -381,15 +393,15 @@ class RowLayer:
                 f"right-of-way layer spec {spec!r} is not FILE:kind:authority:attribute with kind "
                 "'area' or 'line' (e.g. 'railways.gpkg:line:Railways:zone')"
             )
-        kind = kind.strip().lower()
+        layer_kind: LayerKind = "area" if kind.strip().lower() == "area" else "line"
         authority = authority.strip()
         if not authority:
             raise InputError(f"right-of-way layer spec {spec!r} names no authority")
-        attribute = attribute.strip() or None
+        split_by = attribute.strip() or None
         if name is None:
             name = cls.layer_name(spec)
-        data = _read(path, kind, name)
-        return cls(data, name, kind, authority, attribute, **options)  # type: ignore[arg-type]
+        data = _read(path, layer_kind, name)
+        return cls(data, name, layer_kind, authority, split_by, **options)
 
     @staticmethod
     def layer_name(spec: str) -> str:
@@ -437,11 +449,15 @@ class _Prepared:
     pieces: np.ndarray  # area: layer union; line: corridor union (subdivided)
     split_pieces: np.ndarray
     split_code: np.ndarray
-    lines: np.ndarray | None = None  # line: merged lines (all codes)
-    line_code: np.ndarray | None = None
-    line_rank: np.ndarray | None = None  # index of the line among those of its code
-    code_lines: np.ndarray | None = None  # MultiLineString per code
-    code_nlines: np.ndarray | None = None
+
+
+@dataclass
+class _PreparedLines(_Prepared):
+    lines: np.ndarray  # merged lines (all codes)
+    line_code: np.ndarray
+    line_rank: np.ndarray  # index of the line among those of its code
+    code_lines: np.ndarray  # MultiLineString per code
+    code_nlines: np.ndarray
 
 
 def _split_values(layer: RowLayer, index: pd.Index) -> pd.Series:
@@ -533,14 +549,14 @@ def _prepare(layer: RowLayer, crs: pyproj.CRS) -> _Prepared:
         lines = np.concatenate(lines_list) if lines_list else np.empty(0, dtype=object)
         line_code = np.concatenate(code_list) if code_list else np.empty(0, dtype=np.int64)
         line_rank = np.concatenate(rank_list) if rank_list else np.empty(0, dtype=np.int64)
-        half = layer.corridor_width_m / 2
+        half = layer._width_m / 2
         buffers = shapely.buffer(lines, half, quad_segs=8, cap_style="flat")
         pieces, _ = geom.dissolved_pieces(buffers)
         split_pieces, split_code = geom.dissolved_pieces(buffers, line_code)
         code_lines = np.empty(len(labels), dtype=object)
         for c in range(len(labels)):
             code_lines[c] = shapely.multilinestrings(lines[line_code == c])
-        prepared = _Prepared(
+        prepared = _PreparedLines(
             labels,
             pieces,
             split_pieces,
@@ -613,14 +629,14 @@ def annotate_edges(
     for layer in tqdm(list(layers), desc="right-of-way layers", unit="layer", disable=not progress):
         prep = _prepare(layer, crs)
         name = layer.name
-        if layer.kind == "area":
-            out[f"in_{name}_m"] = geom.length_inside(geoms, prep.pieces)
-        else:
+        if isinstance(prep, _PreparedLines):
             in_corr = geom.length_inside(geoms, prep.pieces)
             crossings = geom.line_crossings(geoms, prep.lines, in_corr)
-            along = np.maximum(in_corr - crossings * layer.corridor_width_m, 0.0)
+            along = np.maximum(in_corr - crossings * layer._width_m, 0.0)
             out[f"{name}_crossings"] = crossings
             out[f"along_{name}_m"] = along
+        else:
+            out[f"in_{name}_m"] = geom.length_inside(geoms, prep.pieces)
         logger.debug("annotated %d edges with layer %r", len(geoms), name)
     return out
 
@@ -683,6 +699,7 @@ def _clip_components(
     info: _Routes, pieces: np.ndarray, piece_code: np.ndarray, n_codes: int
 ) -> _Parts:
     ii, jj, _, clipped = geom.clip_pairs(info.geoms, pieces, geometry=True)
+    assert clipped is not None  # asked for with geometry=True
     sub, k = geom.explode_lines(clipped)
     seg = ii[k]
     code = piece_code[jj[k]]
@@ -794,7 +811,9 @@ def _flag_area(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
     return columns, items
 
 
-def _locate(prep: _Prepared, code: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _locate(
+    prep: _PreparedLines, code: np.ndarray, xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest merged line (global index) of the given code for each point, and the chainage."""
     line = np.zeros(len(xy), dtype=np.int64)
     at = np.zeros(len(xy))
@@ -816,7 +835,7 @@ def _locate(prep: _Prepared, code: np.ndarray, xy: np.ndarray) -> tuple[np.ndarr
     return line, at
 
 
-def _chainage_note(layer: RowLayer, prep: _Prepared, line: int) -> str:
+def _chainage_note(layer: RowLayer, prep: _PreparedLines, line: int) -> str:
     c = prep.line_code[line]
     if prep.code_nlines[c] <= 1:
         return ""
@@ -827,10 +846,10 @@ def _chainage_note(layer: RowLayer, prep: _Prepared, line: int) -> str:
     )
 
 
-def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, list[dict]]:
+def _flag_line(layer: RowLayer, prep: _PreparedLines, info: _Routes) -> tuple[dict, list[dict]]:
     n = len(info.geoms)
     name = layer.name
-    half = layer.corridor_width_m / 2
+    half = layer._width_m / 2
     parts = _clip_components(info, prep.split_pieces, prep.split_code, len(prep.labels))
     columns: dict[str, Any] = {f"{name}_ref": _refs_per_segment(n, parts, prep.labels)}
     crossings = np.zeros(n, dtype=np.int64)
@@ -894,7 +913,7 @@ def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
     # a short run on a piece that crosses the line is applied for with its crossing(s)
     with_crossing = np.zeros(parts.n_comp, dtype=bool)
     with_crossing[x_comp[cx]] = True
-    short = (run > 0) & (run < layer.min_along_m) & with_crossing
+    short = (run > 0) & (run < layer._min_along) & with_crossing
     pair_comp, pair_seg = pairs[:, 0], pairs[:, 1]
 
     def run_segments(c: int) -> list[int]:
@@ -984,7 +1003,7 @@ def _segment_features(layer: RowLayer, geoms: np.ndarray, crs: pyproj.CRS) -> pd
         seg, feat = shapely.STRtree(feats).query(geoms, predicate="intersects")
         inside = shapely.length(shapely.intersection(geoms[seg], feats[feat])) > 0.01
     else:
-        half = layer.corridor_width_m / 2
+        half = layer._width_m / 2
         seg, feat = shapely.STRtree(feats).query(geoms, predicate="dwithin", distance=half)
         inside = np.ones(len(seg), dtype=bool)
     ids = data[layer.id_column] if layer.id_column else pd.Series(data.index, index=data.index)
@@ -1061,10 +1080,10 @@ def flag_routes(
     items: list[dict] = []
     for layer in tqdm(list(layers), desc="flagging routes", unit="layer", disable=not progress):
         prep = _prepare(layer, crs)
-        if layer.kind == "area":
-            columns, found = _flag_area(layer, prep, info)
-        else:
+        if isinstance(prep, _PreparedLines):
             columns, found = _flag_line(layer, prep, info)
+        else:
+            columns, found = _flag_area(layer, prep, info)
         for column, values in columns.items():
             out[column] = values
         pairs = _segment_features(layer, info.geoms, crs)
@@ -1182,7 +1201,7 @@ def _area_items(
             kind="mergesort",
         ).iloc[0]
         length = float(group["length_m"].sum())
-        area = length * layer.corridor_width_m / 10_000
+        area = length * layer._width_m / 10_000
         gp_ids = _join_tokens(group["gp_ids"])
         rows.append(
             {
