@@ -341,9 +341,9 @@ class Planner:
         """The road network (a planner split into partitions has one per partition)."""
         if self.network is None:
             raise InputError(
-                "this planner is split into partitions (scheme=) and has no single road "
-                "network; plan with planner.plan(), or build a Planner without scheme= for "
-                "per-network queries"
+                "this planner is split into partitions (partition_by=) and has no single road "
+                "network; plan with planner.plan(), or build a Planner without partition_by= "
+                "for per-network queries"
             )
         return self.network
 
