@@ -35,8 +35,10 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from networkx.algorithms.approximation import steiner_tree as nx_steiner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -62,7 +64,7 @@ def _summary(label: str, gaps: list[float], times: list[float], ref_time: float 
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=_default_data(), help="pace2018 directory")
     ap.add_argument("--limit", type=int, default=None, help="first N instances only")
@@ -70,23 +72,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-networkx", action="store_true", help="do not run networkx")
     ap.add_argument("--time-budget", type=float, default=None, help="netplan budget per instance")
     ap.add_argument("--kou-max-edges", type=int, default=20000, help="skip kou above this size")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
-    optima = read_optima(args.data / "track1.csv")
+
+def _instance_files(args: argparse.Namespace) -> list[Path]:
     files = sorted((args.data / "Track1").glob("*.gr.gz"))
     if args.instances:
         wanted = {name.split(".")[0] for name in args.instances}
         files = [f for f in files if f.name.split(".")[0] in wanted]
     if args.limit is not None:
         files = files[: args.limit]
-    if not files:
-        print(f"no instances found under {args.data / 'Track1'}", file=sys.stderr)
-        return 1
+    return files
 
-    from networkx.algorithms.approximation import steiner_tree as nx_steiner
 
-    # one-off: load (or, on a fresh install, compile) the kernels, outside the timed runs
-    # (a heuristic instance and a small one for the exact DP, so both code paths are loaded)
+def _load_kernels(files: list[Path]) -> None:
+    """Load (or, on a fresh install, compile) the kernels, outside the timed runs (a heuristic
+    instance and a small one for the exact DP, so both code paths are loaded)."""
     warm = [f for f in files if f.name.split(".")[0] in ("instance171", "instance009")]
     warm = warm or files[:1]
     t0 = time.perf_counter()
@@ -94,6 +95,31 @@ def main(argv: list[str] | None = None) -> int:
         inst = read_pace(f)
         steiner_tree_arrays(inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals)
     print(f"netplan kernels loaded (compiled if not cached) in {time.perf_counter() - t0:.2f} s")
+
+
+def _tree_cost(method: str, inst: Any, graph: Any, time_budget: float | None) -> float:
+    """Cost of the tree one method finds on one instance."""
+    if method == "netplan arrays":
+        e = steiner_tree_arrays(
+            inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals, time_budget=time_budget
+        )
+        return float(inst.w[e].sum())
+    terms = inst.terminals.tolist()
+    if method == "netplan nx":
+        tree = steiner_tree(graph, terms, weight="weight", time_budget=time_budget)
+    else:
+        tree = nx_steiner(graph, terms, weight="weight", method=method.split()[1])
+    return float(tree.size(weight="weight"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    optima = read_optima(args.data / "track1.csv")
+    files = _instance_files(args)
+    if not files:
+        print(f"no instances found under {args.data / 'Track1'}", file=sys.stderr)
+        return 1
+    _load_kernels(files)
 
     methods = ["netplan arrays", "netplan nx"]
     if not args.skip_networkx:
@@ -113,24 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{inst.name:<15}{inst.n_nodes:>7}{len(inst.u):>8}"
             f"{len(np.unique(inst.terminals)):>6}{opt:>11.0f}"
         )
-        terms = inst.terminals.tolist()
         for m in methods:
             if m == "nx kou" and graph.number_of_edges() > args.kou_max_edges:
                 row += f" | {'skipped':>14} {'':>4} {'':>7}"
                 continue
             t0 = time.perf_counter()
-            if m == "netplan arrays":
-                e = steiner_tree_arrays(
-                    inst.n_nodes, inst.u, inst.v, inst.w, inst.terminals,
-                    time_budget=args.time_budget,
-                )  # fmt: skip
-                cost = float(inst.w[e].sum())
-            elif m == "netplan nx":
-                tree = steiner_tree(graph, terms, weight="weight", time_budget=args.time_budget)
-                cost = float(tree.size(weight="weight"))
-            else:
-                tree = nx_steiner(graph, terms, weight="weight", method=m.split()[1])
-                cost = float(tree.size(weight="weight"))
+            cost = _tree_cost(m, inst, graph, args.time_budget)
             dt = time.perf_counter() - t0
             gap = (cost / opt - 1.0) * 100.0 if opt else 0.0
             gaps[m].append(gap)
@@ -140,6 +154,22 @@ def main(argv: list[str] | None = None) -> int:
         print(row, flush=True)
 
     print()
+    _print_summary(methods, gaps, times, ran)
+    if "nx kou" in ran and len(ran["nx kou"]) < len(files):
+        print(
+            f"(nx kou skipped on {len(files) - len(ran['nx kou'])} instance(s) with more than "
+            f"{args.kou_max_edges} edges; its ratio compares with Mehlhorn on the same instances)"
+        )
+    return 0
+
+
+def _print_summary(
+    methods: list[str],
+    gaps: dict[str, list[float]],
+    times: dict[str, list[float]],
+    ran: dict[str, list[str]],
+) -> None:
+    """One line per method (gaps, time, ratio to Mehlhorn), then the issue's targets."""
     ref = float(np.sum(times["nx mehlhorn"])) if "nx mehlhorn" in times else None
     for m in methods:
         r = ref
@@ -147,25 +177,17 @@ def main(argv: list[str] | None = None) -> int:
             keep = [i for i, n in enumerate(ran["nx mehlhorn"]) if n in set(ran[m])]
             r = float(np.sum(np.array(times["nx mehlhorn"])[keep])) if keep else None
         print(_summary(m, gaps[m], times[m], r))
-    if ref is not None:
-        g = np.array(gaps["netplan arrays"])
-        checks = {
-            "mean gap <= 0.5 %": g.mean() <= 0.5,
-            "max gap <= 3 %": g.max() <= 3.0,
-            ">= 60 % optimal": (g <= 1e-9).sum() >= 0.6 * len(g),
-            "arrays time < mehlhorn": float(np.sum(times["netplan arrays"])) < ref,
-            "nx time < mehlhorn": float(np.sum(times["netplan nx"])) < ref,
-        }
-        print(
-            "targets: "
-            + ", ".join(f"{k}: {'met' if ok else 'NOT met'}" for k, ok in checks.items())
-        )
-    if "nx kou" in ran and len(ran["nx kou"]) < len(files):
-        print(
-            f"(nx kou skipped on {len(files) - len(ran['nx kou'])} instance(s) with more than "
-            f"{args.kou_max_edges} edges; its ratio compares with Mehlhorn on the same instances)"
-        )
-    return 0
+    if ref is None:
+        return
+    g = np.array(gaps["netplan arrays"])
+    checks = {
+        "mean gap <= 0.5 %": g.mean() <= 0.5,
+        "max gap <= 3 %": g.max() <= 3.0,
+        ">= 60 % optimal": (g <= 1e-9).sum() >= 0.6 * len(g),
+        "arrays time < mehlhorn": float(np.sum(times["netplan arrays"])) < ref,
+        "nx time < mehlhorn": float(np.sum(times["netplan nx"])) < ref,
+    }
+    print("targets: " + ", ".join(f"{k}: {'met' if ok else 'NOT met'}" for k, ok in checks.items()))
 
 
 if __name__ == "__main__":

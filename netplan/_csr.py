@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -51,6 +52,16 @@ class CSRGraph:
     def edge_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Edge ids joining node arrays ``a`` and ``b`` elementwise (-1 where none)."""
         return np.asarray(self.edge_ids[np.asarray(a), np.asarray(b)]).ravel().astype(np.int64) - 1
+
+    @overload
+    def dijkstra(
+        self, sources: int | np.ndarray, *, limit: float = ..., multi: Literal[False] = ...
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    @overload
+    def dijkstra(
+        self, sources: int | np.ndarray, *, limit: float = ..., multi: Literal[True]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
     def dijkstra(
         self, sources: int | np.ndarray, *, limit: float = np.inf, multi: bool = False
@@ -103,10 +114,8 @@ class ReweightableCSR:
         key = a[idx] * n_nodes + b[idx]
         order = idx[np.argsort(key, kind="stable")]
         sorted_key = a[order] * n_nodes + b[order]
-        starts = (
-            np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(order) else []
-        )
-        ends = np.r_[starts[1:], len(order)] if len(order) else []
+        starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+        ends = np.r_[starts[1:], len(order)]
         self._parallel: list[tuple[np.ndarray, np.ndarray]] = []
         for start, end in zip(starts, ends, strict=True):
             if end - start > 1:

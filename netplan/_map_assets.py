@@ -23,7 +23,7 @@ from typing import Any
 import folium
 import xstatic.pkg.leaflet as xs_leaflet
 import xstatic.pkg.leaflet_markercluster as xs_cluster
-from branca.element import Element, MacroElement, Template
+from branca.element import Element, Figure, MacroElement, Template
 from folium.map import Layer
 
 __all__ = [
@@ -136,9 +136,13 @@ class Assets(MacroElement):
         super().__init__()
         self._name = "NetplanAssets"
 
-    def render(self, **kwargs: Any) -> None:
+    # branca annotates Element.render as returning the HTML; a MacroElement's render (like
+    # this one) writes into the page's header and returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         css, js = page_assets()
-        header = self.get_root().header
+        root = self.get_root()
+        assert isinstance(root, Figure)  # the page a map is drawn on
+        header = root.header
         header.add_child(Element('<link rel="icon" href="data:,">'), name=_HEADER_NAMES[0])
         header.add_child(Element(f"<style>{css}</style>"), name=_HEADER_NAMES[1])
         header.add_child(Element(f"<script>{js}</script>"), name=_HEADER_NAMES[2])

@@ -272,10 +272,11 @@ def _manifest_paths(manifest: dict[str, Any]) -> list[str]:
     paths = []
     for entry in files:
         name = entry.get("path") if isinstance(entry, dict) else None
-        pure = PurePosixPath(name) if isinstance(name, str) else None
+        if not isinstance(name, str):
+            raise ValueError(f"it names {name!r}, which is not a file inside the folder")
+        pure = PurePosixPath(name)
         if (
-            pure is None
-            or pure.is_absolute()
+            pure.is_absolute()
             or not pure.parts
             or any(part in ("", ".", "..") for part in pure.parts)
             or "\\" in name

@@ -375,11 +375,11 @@ def _attach(
         if pop_id not in designs.designs:  # a PoP serving no GP
             designs.roots[pop_id] = int(pops[pop_id])
             designs.gp_nodes[pop_id] = pd.Series(dtype=np.int64)
-        design = designs.designs.get(pop_id)
+        current = designs.designs.get(pop_id)
         mine = facilities.loc[joined[pop_id]]
         root = designs.roots[pop_id]
         terminals = set(designs.gp_nodes[pop_id].tolist()) | set(mine.tolist())
-        edges = np.unique(np.concatenate([[] if design is None else design.edges, *paths]))
+        edges = np.unique(np.concatenate([[] if current is None else current.edges, *paths]))
         edges = edges.astype(np.int64)
         designs.designs[pop_id] = _root_edges(edges, u, v, length, root, terminals - {root})
         designs.facility_nodes[pop_id] = mine

@@ -180,7 +180,7 @@ def clip_pairs(
         parts[covered] = lines[ii[covered]]
         parts[cut] = clipped
     keep = length > 0
-    return ii[keep], jj[keep], length[keep], (parts[keep] if geometry else None)
+    return ii[keep], jj[keep], length[keep], (parts[keep] if parts is not None else None)
 
 
 def length_inside(lines: np.ndarray, pieces: np.ndarray) -> np.ndarray:

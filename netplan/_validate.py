@@ -19,6 +19,7 @@ import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -75,7 +76,7 @@ def _outside_stacklevel() -> int:
     import sys
 
     pkg_dir = str(Path(__file__).resolve().parent)
-    frame = sys._getframe(2)  # the caller of warn()
+    frame: FrameType | None = sys._getframe(2)  # the caller of warn()
     level = 2
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(pkg_dir):
         frame = frame.f_back
@@ -287,7 +288,7 @@ def find_column(
         When ``explicit`` names a column that does not exist.
     """
     cols = [c for c in columns if isinstance(c, str) and c != "geometry"]
-    lower = {}
+    lower: dict[str, str] = {}
     for c in cols:
         lower.setdefault(c.lower(), c)
     if explicit is not None:
@@ -857,7 +858,8 @@ def check_within_extent(
         # the box's densified outline, not every road vertex, is reprojected (seconds at state
         # scale); the result holds every road
         to_metric = pyproj.Transformer.from_crs(roads.crs, metric, always_xy=True)
-        box = np.array(to_metric.transform_bounds(*roads.total_bounds, densify_pts=101))
+        left, bottom, right, top = roads.total_bounds
+        box = np.array(to_metric.transform_bounds(left, bottom, right, top, densify_pts=101))
     site_geoms = np.asarray(sites.geometry.array, dtype=object)
     dist = _box_distance(site_geoms, sites.crs, metric, box)
     out = pd.Series(dist, index=sites.index, name="outside_roads_m")

@@ -23,7 +23,7 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -442,6 +442,7 @@ def _user_layers(args: argparse.Namespace) -> dict[str, Any]:
         if getattr(args, role) is None:
             raise InputError(f"--layer {role}:{chosen[role]} is given but --{role} is not")
     layers: dict[str, Any] = {}
+    loader: Callable[..., Any]  # netplan.io's load_* functions (each with its own keywords)
     points = (("sites", load_sites), ("pops", load_pops), ("facilities", load_facilities))
     for role, loader in points:
         keywords = _column_overrides(args, role)
@@ -487,14 +488,15 @@ def _facility_options(args: argparse.Namespace):
     )
 
 
-def _lead_times(args: argparse.Namespace) -> dict[str, float]:
+def _lead_times(args: argparse.Namespace) -> dict[str, int]:
     """``--lead-time forest=12`` options as a mapping; layer names that cannot be layers of this
-    plan fail here, before anything is loaded (the months are checked by
-    :class:`~netplan.rollout.LeadTimes`)."""
+    plan and months that are not whole numbers from 0 to 240 fail here, before anything is
+    loaded."""
+    from netplan.params import check_months
     from netplan.row import RowLayer
 
     known = {"forest", "nh"} | {RowLayer.layer_name(spec) for spec in args.row_layer}
-    found: dict[str, float] = {}
+    found: dict[str, int] = {}
     for spec in args.lead_time:
         name, sep, value = (part.strip() for part in spec.partition("="))
         if not sep or not name:
@@ -513,7 +515,7 @@ def _lead_times(args: argparse.Namespace) -> dict[str, float]:
                 f"--lead-time {spec!r}: the lead time must be a whole number of months, "
                 f"got {value!r}"
             ) from None
-        found[name] = int(number) if number.is_integer() else number
+        found[name] = check_months(number, what=f"lead time of layer {name!r}")
     return found
 
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -60,8 +60,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PathOrFrame = str | Path | pd.DataFrame
-GeometryKind = Literal["point", "line", "polygon"]
+PathOrFrame: TypeAlias = str | Path | pd.DataFrame
+GeometryKind: TypeAlias = Literal["point", "line", "polygon"]
 
 # Column names recognised automatically (lower case, in order of preference).
 ID_COLUMNS: tuple[str, ...] = (
@@ -396,7 +396,7 @@ def _feature_ids(gdf: pd.DataFrame) -> pd.Series | None:
 
 
 def _as_frame(
-    source: PathOrFrame,
+    source: pd.DataFrame,
 ) -> tuple[pd.DataFrame, str]:
     """A copy of a user-given (Geo)DataFrame with a RangeIndex.
 

@@ -63,6 +63,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from heapq import heappop, heappush
+from typing import TypedDict
 
 import numpy as np
 from numba import njit
@@ -100,7 +101,13 @@ UNREACHABLE = "unreachable"
 OVER_CAPACITY = "capacity"
 """Reason of a terminal left over because every root it can reach is full."""
 
-_JIT = {"cache": True, "nogil": True}
+
+class _JitOptions(TypedDict):
+    cache: bool
+    nogil: bool
+
+
+_JIT: _JitOptions = {"cache": True, "nogil": True}
 _REL_TOL = 1e-9
 _TINY = 1e-9  # weight given to zero-weight edges in the windows' Steiner problems
 
@@ -221,8 +228,8 @@ def _pieces(indptr, adj, aed, in_forest, nodes, is_root, is_term, mark):
     piece whether it holds a root and whether it holds a terminal. ``mark`` must be all -1; it is
     restored before returning."""
     piece = np.empty(len(nodes), dtype=np.int64)
-    rooted = []
-    termed = []
+    rooted: list[bool] = []
+    termed: list[bool] = []
     seen = []
     for i in range(len(nodes)):
         x = nodes[i]
@@ -566,10 +573,14 @@ def _forest(
     reason: np.ndarray,
 ) -> Forest:
     """The result, with its total weight."""
-    trees = tuple(np.sort(np.asarray(t, dtype=np.int64)) for t in trees)
-    weight = float(sum(w[t].sum() for t in trees))
+    sorted_trees = tuple(np.sort(np.asarray(t, dtype=np.int64)) for t in trees)
+    weight = float(sum(w[t].sum() for t in sorted_trees))
     return Forest(
-        roots=roots, trees=trees, root_of=root_of, reason=reason.astype(object), weight=weight
+        roots=roots,
+        trees=sorted_trees,
+        root_of=root_of,
+        reason=reason.astype(object),
+        weight=weight,
     )
 
 

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from branca.element import Figure
 from folium.map import FitBounds, Layer
 
 from netplan._errors import CRSError, GeometryTypeError, InputError, MissingColumnError
@@ -834,8 +835,9 @@ def _target_map(
         m = folium.Map(
             location=location, zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=True
         )
-        if _esc(title):
-            m.get_root().title = _esc(title)
+        root = m.get_root()
+        if _esc(title) and isinstance(root, Figure):  # a new map's root is its page
+            root.title = _esc(title)
     elif not isinstance(m, folium.Map):
         raise InputError(f"plan_map: m must be a folium.Map, got {type(m).__name__}")
     make_offline(m, own=own)
@@ -980,6 +982,7 @@ def _add_row_layer(
     legend: list[str],
 ) -> None:
     gdf = _prepare(layer.data, _layer_what(layer), _layer_geometry(layer))
+    assert gdf is not None  # a RowLayer always holds a GeoDataFrame
     metric = _utm_crs(bounds or _total_bounds([gdf]))
     if bounds is not None and metric is not None:
         gdf = _clip_context(gdf, bounds, metric, margin_m)
@@ -1342,7 +1345,7 @@ def _add_sites(
         if not len(pick):
             continue
         cluster = may_cluster and cluster_above is not None and len(pick) > cluster_above
-        props = {
+        props: dict[str, list[Any]] = {
             "s": [0] * len(pick),
             "t": [tips[i] for i in pick],
             "p": [popups[i] for i in pick],
@@ -1431,7 +1434,7 @@ def _add_pops(m: folium.Map, pops: gpd.GeoDataFrame, legend: list[str]) -> None:
         tips.append(head)
         popups.append(head + (f"<br>{body}" if body else ""))
     points = _round_coords(np.asarray(shapely.centroid(pops.geometry.values), dtype=object))
-    props = {"s": [0] * len(pops), "t": tips, "p": popups}
+    props: dict[str, list[Any]] = {"s": [0] * len(pops), "t": tips, "p": popups}
     _add_layer(m, "PoPs", _spec(points, props, [{}], icon=_POP_ICON))
     legend.append(
         _legend_row(
@@ -1460,9 +1463,10 @@ def _totals_panel(summary: pd.DataFrame | None, permits: pd.DataFrame | None) ->
         rows.append(("&nbsp; run twice", f"{get('ring_shared_km') or 0:,.1f} km", ""))
     if permits is not None:
         rows += _permit_rows(permits)
-    if get("cost") is not None:
-        rows.append(("Cost", f"{get('cost'):,.0f}", ""))
-        rows.append(("", f"{get('cost') / 1e7:,.2f} crore", ""))
+    cost = get("cost")
+    if cost is not None:
+        rows.append(("Cost", f"{cost:,.0f}", ""))
+        rows.append(("", f"{cost / 1e7:,.2f} crore", ""))
     cells = "".join(
         f'<tr><td>{label}</td><td class="netplan-num{extra}">{value}</td></tr>'
         for label, value, extra in rows

@@ -227,7 +227,8 @@ class CostModel:
 
     def without_penalties(self) -> CostModel:
         """The same rates, rules and objective with every penalty at zero."""
-        return dataclasses.replace(self, **{name: 0.0 for name in _PENALTIES})
+        zeros: dict[str, Any] = dict.fromkeys(_PENALTIES, 0.0)
+        return dataclasses.replace(self, **zeros)
 
 
 _PENALTIES = (

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -65,13 +65,13 @@ from netplan.params import CostModel, DesignOptions, NetworkOptions
 from netplan.partition import DEFAULT_BUFFER_M, Partitioning, Partitions, Unmatched
 from netplan.result import Plan
 from netplan.rollout import LeadTimes
-from netplan.row import RowLayer, annotate_edges, flag_routes
+from netplan.row import DEFAULT_AREA_WIDTH_M, RowLayer, annotate_edges, flag_routes
 
 __all__ = ["Planner", "plan", "resolve_design", "LayerInput"]
 
 log = logging.getLogger(__name__)
 
-LayerInput = str | PathLike[str] | gpd.GeoDataFrame
+LayerInput: TypeAlias = str | PathLike[str] | gpd.GeoDataFrame
 """A layer given to the planner: a file path or a loaded GeoDataFrame."""
 
 EXTENT_MARGIN_M = 25_000.0
@@ -202,6 +202,9 @@ class Planner:
     True
     """
 
+    network: RoadNetwork | None  # None when the planner is split into partitions
+    partitions: Partitions | None
+
     def __init__(
         self,
         gps: LayerInput,
@@ -323,8 +326,8 @@ class Planner:
 
     def _start(self) -> None:
         """Empty caches; no partitions and no network yet."""
-        self.partitions: Partitions | None = None
-        self.network: RoadNetwork | None = None
+        self.partitions = None
+        self.network = None
         self._weights: dict[tuple, np.ndarray] = {}
         self._methods: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._graphs: dict[tuple, CSRGraph] = {}
@@ -333,11 +336,22 @@ class Planner:
         self._designed: dict[tuple, Designed] = {}
         self._statuses: dict[tuple, pd.DataFrame] = {}
 
+    @property
+    def _net(self) -> RoadNetwork:
+        """The road network (a planner split into partitions has one per partition)."""
+        if self.network is None:
+            raise InputError(
+                "this planner is split into partitions (partition_by=) and has no single road "
+                "network; plan with planner.plan(), or build a Planner without partition_by= "
+                "for per-network queries"
+            )
+        return self.network
+
     def __repr__(self) -> str:
         size = (
-            f"{len(self.network.edges):,} edges"
-            if self.network is not None
-            else f"{len(self.partitions.keys)} partitions by {self.partitions.scheme.column!r}"
+            f"{len(self.partitions.keys)} partitions by {self.partitions.scheme.column!r}"
+            if self.partitions is not None
+            else f"{len(self._net.edges):,} edges"
         )
         return (
             f"<Planner {len(self.pops)} PoPs, {len(self.gps)} GPs, "
@@ -363,14 +377,14 @@ class Planner:
     def reuse(self) -> pd.DataFrame:
         """Per edge: ``existing`` (runs along existing fibre, or is an off-road stretch of it)
         and ``aerial`` (runs along a power line), by the corridor rule of ``options``."""
-        edges = self.network.edges
+        edges = self._net.edges
         geoms = np.asarray(edges.geometry.array, dtype=object)
         existing = (edges["kind"] == "existing").to_numpy()
         found = {"existing": existing, "aerial": np.zeros(len(edges), dtype=bool)}
         for name, layer in (("existing", self.existing), ("aerial", self.power_lines)):
             if layer is None:
                 continue
-            lines = layer.geometry.to_crs(self.network.crs).explode(index_parts=False)
+            lines = layer.geometry.to_crs(self._net.crs).explode(index_parts=False)
             found[name] = found[name] | runs_along(
                 geoms,
                 np.asarray(lines.array, dtype=object),
@@ -385,7 +399,7 @@ class Planner:
         :func:`netplan.boq.construction_costs`)."""
         key = (costs.rates, costs.build)
         if key not in self._methods:
-            edges = self.network.edges
+            edges = self._net.edges
             reuse = self.reuse
             notes = self.edge_notes
             crossings = notes.filter(like="_crossings").sum(axis=1).to_numpy(dtype=float)
@@ -406,19 +420,17 @@ class Planner:
             if costs.objective == "cost":
                 base = self.methods(costs)[1] / underground_cost_per_m(costs)
             else:
-                base = self.network.edges["length"].to_numpy(dtype=float)
-            self._weights[key] = _edge_weights(
-                base, self.network, self.layers, costs, self.edge_notes
-            )
+                base = self._net.edges["length"].to_numpy(dtype=float)
+            self._weights[key] = _edge_weights(base, self._net, self.layers, costs, self.edge_notes)
         return self._weights[key]
 
     def graph(self, costs: CostModel) -> CSRGraph:
         """The network as a CSR graph weighted by :meth:`weights`."""
         key = _routing_key(costs)
         if key not in self._graphs:
-            u, v, _ = self.network.arrays()
+            u, v, _ = self._net.arrays()
             self._graphs[key] = CSRGraph.from_arrays(
-                len(self.network.nodes), u, v, self.weights(costs)
+                len(self._net.nodes), u, v, self.weights(costs)
             )
         return self._graphs[key]
 
@@ -436,7 +448,7 @@ class Planner:
             if np.isfinite(capacity).any():
                 assignment = fit_capacity(
                     assignment,
-                    self.network,
+                    self._net,
                     capacity,
                     csr=self.graph(_BY_LENGTH),
                     can_move=can_move,
@@ -449,7 +461,7 @@ class Planner:
         key = ("uncapped", by, pop_key)
         if key not in self._assignments:
             self._assignments[key] = assign_to_pops(
-                self.network,
+                self._net,
                 gps=self.gps,
                 pops=self.pops,
                 by=by,
@@ -475,7 +487,7 @@ class Planner:
             if len(self._joint) >= _CACHED_DESIGNS:
                 self._joint.pop(next(iter(self._joint)))
             self._joint[key] = design_joint(
-                self.network,
+                self._net,
                 self.weights(costs),
                 self._assign(None, None),
                 pop_capacities(self.capacity, design.pop_capacity),
@@ -502,7 +514,7 @@ class Planner:
         key = (options.colocated_m, options.categories)
         if key not in self._statuses:
             self._statuses[key] = fac.facility_status(
-                self.facilities, self.network, self.gps, options=options
+                self.facilities, self._net, self.gps, options=options
             )
         return self._statuses[key]
 
@@ -520,9 +532,9 @@ class Planner:
         if options.reach_m is None or not len(terminals):
             return status
         alone = self._design(design, costs, selected)
-        pops = self.network.pops if selected is None else self.network.pops.loc[list(selected)]
+        pops = self._net.pops if selected is None else self._net.pops.loc[list(selected)]
         distance = fac.reach_distances(
-            self.network,
+            self._net,
             alone.routes["edge_id"].to_numpy(dtype=np.int64),
             pops.loc[pops["status"] == "ok", "node"].to_numpy(dtype=np.int64),
             terminals,
@@ -633,6 +645,7 @@ class Planner:
         wanted = [costs, costs.without_penalties()] if costs.penalised else [costs]
         wanted = [c for c in wanted if _design_key(design, c, selected) not in self._designed]
         if wanted:
+            assert self.partitions is not None  # only partitioned planners come here
             designed = self.partitions.design(design, wanted, selected)
             for c, made in zip(wanted, designed, strict=True):
                 self._remember(_design_key(design, c, selected), made)
@@ -667,7 +680,7 @@ class Planner:
             assignment = assignment[assignment["pop_id"].isin(selected)]
         found = self._facility_pops(facilities, joint)
         serving = None
-        if found is not None:
+        if found is not None and facilities is not None:
             keep = found["pop_id"].notna() & (
                 found["pop_id"].isin(selected) if selected is not None else True
             )
@@ -676,7 +689,7 @@ class Planner:
             designs = joint if selected is None else joint.only(selected)
         else:  # rings over a joint assignment run around the joint trees
             designs = design_pops(
-                self.network,
+                self._net,
                 self.weights(costs),
                 assignment,
                 design,
@@ -685,9 +698,7 @@ class Planner:
                 trees=joint,
                 progress=self.progress,
             )
-        made = _flagged(
-            self.network, self.layers, designs, assignment, design, self.methods(costs)[0]
-        )
+        made = _flagged(self._net, self.layers, designs, assignment, design, self.methods(costs)[0])
         if found is not None:
             results = found if designs is joint else None  # the joint trees' results as found
             if results is None:
@@ -709,7 +720,7 @@ class Planner:
             return None
         length_csr = self.graph(_BY_LENGTH)
         if joint is None:
-            return nearest_pops(self.network, facilities, csr=length_csr)
+            return nearest_pops(self._net, facilities, csr=length_csr)
         pop_of = joint.facility_pops().reindex(facilities.index).astype(object)
         return facility_results(joint, pop_of, length_csr)
 
@@ -847,8 +858,8 @@ def _row_layers(
     any further layers; names must be unique."""
     layers: list[RowLayer] = []
     if forest is not None:
-        kwargs = {} if forest_width_m is None else {"corridor_width_m": forest_width_m}
-        layers.append(RowLayer.forest(forest, **kwargs))
+        width = DEFAULT_AREA_WIDTH_M if forest_width_m is None else forest_width_m
+        layers.append(RowLayer.forest(forest, corridor_width_m=width))
     if highways is None:
         highways = nio.highways_from_roads(roads)
         if highways is not None:

@@ -236,7 +236,7 @@ def plan_rollout(
     later = np.unique(np.concatenate([month[wait] for month, wait in readies])).astype(np.int64)
     site_table = _site_phases(needs, ready, later, pairs, permits, sites.index)
     fac_table = None
-    if facilities is not None:
+    if facilities is not None and fac_ready is not None:
         fac_table = _site_phases(fac_needs, fac_ready, later, fac_pairs, permits, facilities)
     route_phase = _route_phases(routes, site_table["phase"], "gp_ids")
     if fac_table is not None and "facility_ids" in routes.columns:

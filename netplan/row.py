@@ -68,6 +68,7 @@ from netplan._errors import (
     MissingColumnError,
 )
 from netplan._validate import clean_text, strip_invalid_chars
+from netplan.io import read_layer
 from netplan.params import LEAD_MONTHS
 
 __all__ = [
@@ -268,6 +269,18 @@ class RowLayer:
         object.__setattr__(self, "min_along_m", float(min_along))
 
     @property
+    def _width_m(self) -> float:
+        """``corridor_width_m`` with its default applied (set in ``__post_init__``)."""
+        assert self.corridor_width_m is not None
+        return self.corridor_width_m
+
+    @property
+    def _min_along(self) -> float:
+        """``min_along_m`` with its default applied (set in ``__post_init__``)."""
+        assert self.min_along_m is not None
+        return self.min_along_m
+
+    @property
     def lead_months(self) -> int:
         """The layer's lead time in months (its own, else :data:`DEFAULT_LEAD_MONTHS`)."""
         return DEFAULT_LEAD_MONTHS if self.lead_time_months is None else self.lead_time_months
@@ -380,15 +393,15 @@ class RowLayer:
                 f"right-of-way layer spec {spec!r} is not FILE:kind:authority:attribute with kind "
                 "'area' or 'line' (e.g. 'railways.gpkg:line:Railways:zone')"
             )
-        kind = kind.strip().lower()
+        layer_kind: LayerKind = "area" if kind.strip().lower() == "area" else "line"
         authority = authority.strip()
         if not authority:
             raise InputError(f"right-of-way layer spec {spec!r} names no authority")
-        attribute = attribute.strip() or None
+        split_by = attribute.strip() or None
         if name is None:
             name = cls.layer_name(spec)
-        data = _read(path, kind, name)
-        return cls(data, name, kind, authority, attribute, **options)  # type: ignore[arg-type]
+        data = _read(path, layer_kind, name)
+        return cls(data, name, layer_kind, authority, split_by, **options)
 
     @staticmethod
     def layer_name(spec: str) -> str:
@@ -425,19 +438,8 @@ def _auto_split(data: Any, split_by: str | None, candidates: Sequence[str]) -> s
 
 
 def _read(path: str, kind: str, name: str) -> gpd.GeoDataFrame:
-    geometry = "polygon" if kind == "area" else "line"
-    try:
-        from netplan.io import read_layer
-    except ImportError:  # pragma: no cover - io is part of the package
-        read_layer = None
-    if read_layer is not None:
-        return read_layer(path, geometry=geometry, what=f"right-of-way layer {name!r}")
-    p = Path(path)  # pragma: no cover
-    if not p.exists():  # pragma: no cover
-        raise InputError(f"right-of-way layer file {path!r} does not exist; check the path")
-    if p.suffix.lower() in (".parquet", ".geoparquet"):  # pragma: no cover
-        return gpd.read_parquet(p)
-    return gpd.read_file(p, engine="pyogrio")  # pragma: no cover
+    geometry: Literal["polygon", "line"] = "polygon" if kind == "area" else "line"
+    return read_layer(path, geometry=geometry, what=f"right-of-way layer {name!r}")
 
 
 # ------------------------------------------------------------------------------ prepared layer
@@ -447,11 +449,15 @@ class _Prepared:
     pieces: np.ndarray  # area: layer union; line: corridor union (subdivided)
     split_pieces: np.ndarray
     split_code: np.ndarray
-    lines: np.ndarray | None = None  # line: merged lines (all codes)
-    line_code: np.ndarray | None = None
-    line_rank: np.ndarray | None = None  # index of the line among those of its code
-    code_lines: np.ndarray | None = None  # MultiLineString per code
-    code_nlines: np.ndarray | None = None
+
+
+@dataclass
+class _PreparedLines(_Prepared):
+    lines: np.ndarray  # merged lines (all codes)
+    line_code: np.ndarray
+    line_rank: np.ndarray  # index of the line among those of its code
+    code_lines: np.ndarray  # MultiLineString per code
+    code_nlines: np.ndarray
 
 
 def _split_values(layer: RowLayer, index: pd.Index) -> pd.Series:
@@ -543,14 +549,14 @@ def _prepare(layer: RowLayer, crs: pyproj.CRS) -> _Prepared:
         lines = np.concatenate(lines_list) if lines_list else np.empty(0, dtype=object)
         line_code = np.concatenate(code_list) if code_list else np.empty(0, dtype=np.int64)
         line_rank = np.concatenate(rank_list) if rank_list else np.empty(0, dtype=np.int64)
-        half = layer.corridor_width_m / 2
+        half = layer._width_m / 2
         buffers = shapely.buffer(lines, half, quad_segs=8, cap_style="flat")
         pieces, _ = geom.dissolved_pieces(buffers)
         split_pieces, split_code = geom.dissolved_pieces(buffers, line_code)
         code_lines = np.empty(len(labels), dtype=object)
         for c in range(len(labels)):
             code_lines[c] = shapely.multilinestrings(lines[line_code == c])
-        prepared = _Prepared(
+        prepared = _PreparedLines(
             labels,
             pieces,
             split_pieces,
@@ -623,14 +629,14 @@ def annotate_edges(
     for layer in tqdm(list(layers), desc="right-of-way layers", unit="layer", disable=not progress):
         prep = _prepare(layer, crs)
         name = layer.name
-        if layer.kind == "area":
-            out[f"in_{name}_m"] = geom.length_inside(geoms, prep.pieces)
-        else:
+        if isinstance(prep, _PreparedLines):
             in_corr = geom.length_inside(geoms, prep.pieces)
             crossings = geom.line_crossings(geoms, prep.lines, in_corr)
-            along = np.maximum(in_corr - crossings * layer.corridor_width_m, 0.0)
+            along = np.maximum(in_corr - crossings * layer._width_m, 0.0)
             out[f"{name}_crossings"] = crossings
             out[f"along_{name}_m"] = along
+        else:
+            out[f"in_{name}_m"] = geom.length_inside(geoms, prep.pieces)
         logger.debug("annotated %d edges with layer %r", len(geoms), name)
     return out
 
@@ -693,6 +699,7 @@ def _clip_components(
     info: _Routes, pieces: np.ndarray, piece_code: np.ndarray, n_codes: int
 ) -> _Parts:
     ii, jj, _, clipped = geom.clip_pairs(info.geoms, pieces, geometry=True)
+    assert clipped is not None  # asked for with geometry=True
     sub, k = geom.explode_lines(clipped)
     seg = ii[k]
     code = piece_code[jj[k]]
@@ -804,7 +811,9 @@ def _flag_area(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
     return columns, items
 
 
-def _locate(prep: _Prepared, code: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _locate(
+    prep: _PreparedLines, code: np.ndarray, xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest merged line (global index) of the given code for each point, and the chainage."""
     line = np.zeros(len(xy), dtype=np.int64)
     at = np.zeros(len(xy))
@@ -826,7 +835,7 @@ def _locate(prep: _Prepared, code: np.ndarray, xy: np.ndarray) -> tuple[np.ndarr
     return line, at
 
 
-def _chainage_note(layer: RowLayer, prep: _Prepared, line: int) -> str:
+def _chainage_note(layer: RowLayer, prep: _PreparedLines, line: int) -> str:
     c = prep.line_code[line]
     if prep.code_nlines[c] <= 1:
         return ""
@@ -837,10 +846,10 @@ def _chainage_note(layer: RowLayer, prep: _Prepared, line: int) -> str:
     )
 
 
-def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, list[dict]]:
+def _flag_line(layer: RowLayer, prep: _PreparedLines, info: _Routes) -> tuple[dict, list[dict]]:
     n = len(info.geoms)
     name = layer.name
-    half = layer.corridor_width_m / 2
+    half = layer._width_m / 2
     parts = _clip_components(info, prep.split_pieces, prep.split_code, len(prep.labels))
     columns: dict[str, Any] = {f"{name}_ref": _refs_per_segment(n, parts, prep.labels)}
     crossings = np.zeros(n, dtype=np.int64)
@@ -904,7 +913,7 @@ def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
     # a short run on a piece that crosses the line is applied for with its crossing(s)
     with_crossing = np.zeros(parts.n_comp, dtype=bool)
     with_crossing[x_comp[cx]] = True
-    short = (run > 0) & (run < layer.min_along_m) & with_crossing
+    short = (run > 0) & (run < layer._min_along) & with_crossing
     pair_comp, pair_seg = pairs[:, 0], pairs[:, 1]
 
     def run_segments(c: int) -> list[int]:
@@ -994,7 +1003,7 @@ def _segment_features(layer: RowLayer, geoms: np.ndarray, crs: pyproj.CRS) -> pd
         seg, feat = shapely.STRtree(feats).query(geoms, predicate="intersects")
         inside = shapely.length(shapely.intersection(geoms[seg], feats[feat])) > 0.01
     else:
-        half = layer.corridor_width_m / 2
+        half = layer._width_m / 2
         seg, feat = shapely.STRtree(feats).query(geoms, predicate="dwithin", distance=half)
         inside = np.ones(len(seg), dtype=bool)
     ids = data[layer.id_column] if layer.id_column else pd.Series(data.index, index=data.index)
@@ -1071,10 +1080,10 @@ def flag_routes(
     items: list[dict] = []
     for layer in tqdm(list(layers), desc="flagging routes", unit="layer", disable=not progress):
         prep = _prepare(layer, crs)
-        if layer.kind == "area":
-            columns, found = _flag_area(layer, prep, info)
-        else:
+        if isinstance(prep, _PreparedLines):
             columns, found = _flag_line(layer, prep, info)
+        else:
+            columns, found = _flag_area(layer, prep, info)
         for column, values in columns.items():
             out[column] = values
         pairs = _segment_features(layer, info.geoms, crs)
@@ -1148,89 +1157,119 @@ def permit_register(
     """
     if not threshold_ha >= 0:
         raise InputError(f"threshold_ha must be >= 0 hectares, got {threshold_ha!r}")
-    by_name = {layer.name: layer for layer in layers}
+    frame = _register_input(crossings, layers)
     rows: list[dict] = []
-    if len(crossings):
-        unknown = sorted(set(crossings["layer"]) - set(by_name))
-        if unknown:
-            raise InputError(
-                f"crossings name layers {unknown} that are not among the layers given "
-                f"({sorted(by_name)}); pass the same layers as to flag_routes"
-            )
-    frame = pd.DataFrame(crossings).copy()
-    for column in ("gp_ids", "feature_ids"):
-        if len(frame) and column not in frame.columns:
-            frame[column] = ""
     for layer_index, layer in enumerate(layers):
         mine = frame[frame["layer"] == layer.name] if len(frame) else frame
         if not len(mine):
             continue
         if layer.kind == "area":
-            for sub, group in mine.groupby("sub_authority", sort=True):
-                longest = group.sort_values(
-                    ["length_m", "pop_id", "segment_id"],
-                    ascending=[False, True, True],
-                    kind="mergesort",
-                ).iloc[0]
-                length = float(group["length_m"].sum())
-                area = length * layer.corridor_width_m / 10_000
-                gp_ids = _join_tokens(group["gp_ids"])
-                rows.append(
-                    {
-                        "_layer": layer_index,
-                        "authority": layer.authority,
-                        "layer": layer.name,
-                        "sub_authority": sub,
-                        "kind": "area",
-                        "pop_ids": _join_tokens(group["pop_id"]),
-                        "segment_ids": _join_tokens(group["segment_ids"]),
-                        "gp_ids": gp_ids,
-                        "n_gps": _count_tokens(gp_ids),
-                        "feature_ids": _join_tokens(group["feature_ids"]),
-                        "length_km": length / 1000,
-                        "area_ha": area,
-                        "crossings": 0,
-                        "chainage_km": np.nan,
-                        "chainage_note": "",
-                        "lon": float(longest["lon"]),
-                        "lat": float(longest["lat"]),
-                        "over_threshold": bool(area > threshold_ha),
-                    }
-                )
+            rows.extend(_area_items(mine, layer, layer_index, threshold_ha))
         else:
-            for item in mine.itertuples(index=False):
-                kind = item.kind
-                rows.append(
-                    {
-                        "_layer": layer_index,
-                        "authority": layer.authority,
-                        "layer": layer.name,
-                        "sub_authority": item.sub_authority,
-                        "kind": kind,
-                        "pop_ids": str(item.pop_id),
-                        "segment_ids": str(item.segment_ids),
-                        "gp_ids": str(item.gp_ids),
-                        "n_gps": _count_tokens(str(item.gp_ids)),
-                        "feature_ids": str(item.feature_ids),
-                        "length_km": float(item.length_m) / 1000 if kind == "along" else 0.0,
-                        "area_ha": np.nan,
-                        "crossings": 1 if kind == "crossing" else 0,
-                        "chainage_km": float(item.chainage_km),
-                        "chainage_note": str(getattr(item, "chainage_note", "") or ""),
-                        "lon": float(item.lon),
-                        "lat": float(item.lat),
-                        "over_threshold": False,
-                    }
-                )
+            rows.extend(_line_items(mine, layer, layer_index))
     if not rows:
-        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in PERMIT_COLUMNS})
-        for c in ("length_km", "area_ha", "chainage_km", "lon", "lat"):
-            empty[c] = empty[c].astype(float)
-        empty["crossings"] = empty["crossings"].astype(np.int64)
-        empty["n_gps"] = empty["n_gps"].astype(np.int64)
-        empty["over_threshold"] = empty["over_threshold"].astype(bool)
-        return empty
-    table = pd.DataFrame(rows)
+        return _empty_register()
+    return _sorted_register(pd.DataFrame(rows))
+
+
+def _register_input(crossings: pd.DataFrame, layers: Sequence[RowLayer]) -> pd.DataFrame:
+    """A copy of ``crossings`` with the id columns present, checked against ``layers``."""
+    names = {layer.name for layer in layers}
+    if len(crossings):
+        unknown = sorted(set(crossings["layer"]) - names)
+        if unknown:
+            raise InputError(
+                f"crossings name layers {unknown} that are not among the layers given "
+                f"({sorted(names)}); pass the same layers as to flag_routes"
+            )
+    frame = pd.DataFrame(crossings).copy()
+    for column in ("gp_ids", "feature_ids"):
+        if len(frame) and column not in frame.columns:
+            frame[column] = ""
+    return frame
+
+
+def _area_items(
+    mine: pd.DataFrame, layer: RowLayer, layer_index: int, threshold_ha: float
+) -> list[dict]:
+    """One register row per sub-authority of an area layer: totals of its pieces."""
+    rows = []
+    for sub, group in mine.groupby("sub_authority", sort=True):
+        longest = group.sort_values(
+            ["length_m", "pop_id", "segment_id"],
+            ascending=[False, True, True],
+            kind="mergesort",
+        ).iloc[0]
+        length = float(group["length_m"].sum())
+        area = length * layer._width_m / 10_000
+        gp_ids = _join_tokens(group["gp_ids"])
+        rows.append(
+            {
+                "_layer": layer_index,
+                "authority": layer.authority,
+                "layer": layer.name,
+                "sub_authority": sub,
+                "kind": "area",
+                "pop_ids": _join_tokens(group["pop_id"]),
+                "segment_ids": _join_tokens(group["segment_ids"]),
+                "gp_ids": gp_ids,
+                "n_gps": _count_tokens(gp_ids),
+                "feature_ids": _join_tokens(group["feature_ids"]),
+                "length_km": length / 1000,
+                "area_ha": area,
+                "crossings": 0,
+                "chainage_km": np.nan,
+                "chainage_note": "",
+                "lon": float(longest["lon"]),
+                "lat": float(longest["lat"]),
+                "over_threshold": bool(area > threshold_ha),
+            }
+        )
+    return rows
+
+
+def _line_items(mine: pd.DataFrame, layer: RowLayer, layer_index: int) -> list[dict]:
+    """One register row per crossing and per parallel run of a line layer."""
+    rows = []
+    for item in mine.itertuples(index=False):
+        kind = item.kind
+        rows.append(
+            {
+                "_layer": layer_index,
+                "authority": layer.authority,
+                "layer": layer.name,
+                "sub_authority": item.sub_authority,
+                "kind": kind,
+                "pop_ids": str(item.pop_id),
+                "segment_ids": str(item.segment_ids),
+                "gp_ids": str(item.gp_ids),
+                "n_gps": _count_tokens(str(item.gp_ids)),
+                "feature_ids": str(item.feature_ids),
+                "length_km": float(item.length_m) / 1000 if kind == "along" else 0.0,
+                "area_ha": np.nan,
+                "crossings": 1 if kind == "crossing" else 0,
+                "chainage_km": float(item.chainage_km),
+                "chainage_note": str(getattr(item, "chainage_note", "") or ""),
+                "lon": float(item.lon),
+                "lat": float(item.lat),
+                "over_threshold": False,
+            }
+        )
+    return rows
+
+
+def _empty_register() -> pd.DataFrame:
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in PERMIT_COLUMNS})
+    for c in ("length_km", "area_ha", "chainage_km", "lon", "lat"):
+        empty[c] = empty[c].astype(float)
+    empty["crossings"] = empty["crossings"].astype(np.int64)
+    empty["n_gps"] = empty["n_gps"].astype(np.int64)
+    empty["over_threshold"] = empty["over_threshold"].astype(bool)
+    return empty
+
+
+def _sorted_register(table: pd.DataFrame) -> pd.DataFrame:
+    """The register rows in their order, numbered per layer, with the public columns."""
     table["_sub"] = table["sub_authority"].map(_natural_key)
     table["_kind"] = table["kind"].map({"area": 0, "crossing": 1, "along": 2})
     table["_pop"] = table["pop_ids"].map(_natural_key)

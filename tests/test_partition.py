@@ -189,6 +189,8 @@ def test_only_selected_pops_and_their_partitions(districts):
     assert set(east.routes["partition"]) == {"East"}
     assert east.summary.loc["TOTAL", "trench_km"] == pytest.approx(10.0)
     assert "partitions by 'district'" in repr(planner)
+    with pytest.raises(InputError, match=r"split into partitions \(partition_by=\)"):
+        planner.weights(CostModel())
 
 
 def test_permission_aware_partitioned_plan_has_a_tradeoff(districts):

@@ -71,10 +71,46 @@ class Case:
     roads: gpd.GeoDataFrame
 
 
+Node = tuple[int, int]
+XY = tuple[float, float]
+
+
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
     nx_, ny_ = draw(st.integers(3, 6)), draw(st.integers(3, 6))
     spacing = draw(st.integers(200, 1000))
+    node_xy, kept = _draw_grid(draw, nx_, ny_, spacing)
+    if draw(st.booleans()):
+        lines = _chained_lines(node_xy, set(kept), nx_, ny_)
+    else:
+        lines = [shapely.LineString([node_xy[a], node_xy[b]]) for a, b in kept]
+    _draw_gaps_and_duplicate(draw, lines)
+    width, height = (nx_ - 1) * spacing, (ny_ - 1) * spacing
+    fragment = _draw_extra_lines(draw, lines, width, height)
+    classes = [draw(st.sampled_from(CLASSES)) for _ in lines]
+    roads = gpd.GeoDataFrame(
+        {"road_class": classes, "name": [f"road {k}" for k in range(len(lines))]},
+        geometry=lines,
+        crs=CRS,
+    )
+    pop_pts, gp_pts = _draw_sites(draw, lines, node_xy, fragment, width, height)
+    gps = gpd.GeoDataFrame(
+        {"site_id": [f"G{k:02d}" for k in range(len(gp_pts))]},
+        geometry=shapely.points(np.asarray(gp_pts, dtype=float)),
+        crs=CRS,
+    )
+    pops = gpd.GeoDataFrame(
+        {"site_id": [f"P{k}" for k in range(len(pop_pts))]},
+        geometry=shapely.points(np.asarray(pop_pts, dtype=float)),
+        crs=CRS,
+    )
+    return Case(gps=gps, pops=pops, roads=roads)
+
+
+def _draw_grid(
+    draw: st.DrawFn, nx_: int, ny_: int, spacing: int
+) -> tuple[dict[Node, XY], list[tuple[Node, Node]]]:
+    """Jittered grid nodes and a random non-empty subset of the grid's edges."""
     jitter = int(spacing * 0.2)
     jit = st.integers(-jitter, jitter)
     node_xy = {
@@ -86,28 +122,34 @@ def cases(draw: st.DrawFn) -> Case:
     grid_edges += [((i, j), (i, j + 1)) for i in range(nx_) for j in range(ny_ - 1)]
     keep = draw(st.lists(st.booleans(), min_size=len(grid_edges), max_size=len(grid_edges)))
     kept = [e for e, k in zip(grid_edges, keep, strict=True) if k] or grid_edges[:1]
+    return node_xy, kept
 
+
+def _chained_lines(
+    node_xy: dict[Node, XY], kept_set: set[tuple[Node, Node]], nx_: int, ny_: int
+) -> list[shapely.LineString]:
+    """The kept edges chained into long multi-vertex lines (rows, then columns)."""
     lines: list[shapely.LineString] = []
-    if draw(st.booleans()):
-        # chain kept edges into long multi-vertex lines (rows, then columns)
-        kept_set = set(kept)
-        for horizontal in (True, False):
-            outer, inner = (ny_, nx_) if horizontal else (nx_, ny_)
-            for a in range(outer):
-                run: list[tuple[int, int]] = []
-                for b in range(inner):
-                    node = (b, a) if horizontal else (a, b)
-                    prev = ((b - 1, a) if horizontal else (a, b - 1)) if b else None
-                    if prev is not None and (prev, node) in kept_set:
-                        run.append(node)
-                    else:
-                        if len(run) > 1:
-                            lines.append(shapely.LineString([node_xy[n] for n in run]))
-                        run = [node]
-                if len(run) > 1:
-                    lines.append(shapely.LineString([node_xy[n] for n in run]))
-    else:
-        lines = [shapely.LineString([node_xy[a], node_xy[b]]) for a, b in kept]
+    for horizontal in (True, False):
+        outer, inner = (ny_, nx_) if horizontal else (nx_, ny_)
+        for a in range(outer):
+            run: list[Node] = []
+            for b in range(inner):
+                node = (b, a) if horizontal else (a, b)
+                prev = ((b - 1, a) if horizontal else (a, b - 1)) if b else None
+                if prev is not None and (prev, node) in kept_set:
+                    run.append(node)
+                else:
+                    if len(run) > 1:
+                        lines.append(shapely.LineString([node_xy[n] for n in run]))
+                    run = [node]
+            if len(run) > 1:
+                lines.append(shapely.LineString([node_xy[n] for n in run]))
+    return lines
+
+
+def _draw_gaps_and_duplicate(draw: st.DrawFn, lines: list[shapely.LineString]) -> None:
+    """Maybe pull a few line ends back and maybe duplicate a road (in place)."""
     if draw(st.booleans()):  # pull a few line ends back: gaps to heal (<20 m) or not (>20 m)
         for k in draw(st.lists(st.integers(0, len(lines) - 1), max_size=3, unique=True)):
             coords = np.asarray(lines[k].coords)
@@ -121,7 +163,11 @@ def cases(draw: st.DrawFn) -> Case:
         dup = lines[k] if draw(st.booleans()) else shapely.reverse(lines[k])
         lines.append(dup)
 
-    width, height = (nx_ - 1) * spacing, (ny_ - 1) * spacing
+
+def _draw_extra_lines(
+    draw: st.DrawFn, lines: list[shapely.LineString], width: int, height: int
+) -> shapely.LineString | None:
+    """Maybe a fragment off the grid and an unnoded crossing line (appended); the fragment."""
     fragment: shapely.LineString | None = None
     if draw(st.booleans()):  # a fragment east of the grid, not touching it
         gap = draw(st.integers(300, 1500))  # bridged when <= max_bridge_m
@@ -134,69 +180,79 @@ def cases(draw: st.DrawFn) -> Case:
         a = (X0 + draw(st.integers(0, width)), Y0 - draw(st.integers(50, 300)))
         b = (X0 + draw(st.integers(0, width)), Y0 + height + draw(st.integers(50, 300)))
         lines.append(shapely.LineString([a, b]))
-    classes = [draw(st.sampled_from(CLASSES)) for _ in lines]
-    roads = gpd.GeoDataFrame(
-        {"road_class": classes, "name": [f"road {k}" for k in range(len(lines))]},
-        geometry=lines,
-        crs=CRS,
-    )
+    return fragment
 
-    near_x = st.integers(-300, width + 300)
-    near_y = st.integers(-300, height + 300)
 
-    def point_near() -> tuple[float, float]:
+@dataclass
+class _Placer:
+    """Draws points near, on or off the roads of one example."""
+
+    draw: st.DrawFn
+    lines: list[shapely.LineString]
+    fragment: shapely.LineString | None
+    width: int
+    height: int
+
+    def near(self) -> XY:
+        draw = self.draw
         if draw(st.integers(0, 3)) == 0:  # off the integer grid
-            fx = st.floats(-300, width + 300, allow_nan=False, allow_infinity=False)
-            fy = st.floats(-300, height + 300, allow_nan=False, allow_infinity=False)
+            fx = st.floats(-300, self.width + 300, allow_nan=False, allow_infinity=False)
+            fy = st.floats(-300, self.height + 300, allow_nan=False, allow_infinity=False)
             return X0 + draw(fx), Y0 + draw(fy)
-        return X0 + draw(near_x), Y0 + draw(near_y)
+        x = draw(st.integers(-300, self.width + 300))
+        return X0 + x, Y0 + draw(st.integers(-300, self.height + 300))
 
-    def point_on_line(offset: float = 0.0) -> tuple[float, float]:
-        line = lines[draw(st.integers(0, len(lines) - 1))]
-        pt = line.interpolate(draw(st.integers(0, 100)) / 100, normalized=True)
+    def on_line(self, offset: float = 0.0) -> XY:
+        line = self.lines[self.draw(st.integers(0, len(self.lines) - 1))]
+        pt = line.interpolate(self.draw(st.integers(0, 100)) / 100, normalized=True)
         return pt.x + offset, pt.y - offset
 
-    def point_at_fragment() -> tuple[float, float]:
-        assert fragment is not None
-        pt = fragment.interpolate(draw(st.integers(0, 100)) / 100, normalized=True)
-        return pt.x + draw(st.integers(0, 200)), pt.y
+    def at_fragment(self) -> XY:
+        assert self.fragment is not None
+        pt = self.fragment.interpolate(self.draw(st.integers(0, 100)) / 100, normalized=True)
+        return pt.x + self.draw(st.integers(0, 200)), pt.y
 
+
+def _draw_sites(
+    draw: st.DrawFn,
+    lines: list[shapely.LineString],
+    node_xy: dict[Node, XY],
+    fragment: shapely.LineString | None,
+    width: int,
+    height: int,
+) -> tuple[list[XY], list[XY]]:
+    """PoP and GP positions: near, on or off the roads, some shared or out of reach."""
+    place = _Placer(draw, lines, fragment, width, height)
     n_pops = draw(st.integers(1, 3))
-    pop_pts = [point_near() for _ in range(n_pops)]
+    pop_pts = [place.near() for _ in range(n_pops)]
     if n_pops > 1 and draw(st.booleans()):  # two PoPs at one spot
         pop_pts[-1] = pop_pts[0]
     elif n_pops > 1 and fragment is not None and draw(st.booleans()):  # a PoP on the fragment
-        pop_pts[-1] = point_at_fragment()
-    n_gps = draw(st.integers(1, 12))
-    gp_pts: list[tuple[float, float]] = []
-    for _ in range(n_gps):
-        kind = draw(st.sampled_from(("near", "near", "near", "node", "online", "fragment", "dup")))
-        if kind == "node":  # exactly on a grid node (maybe of a dropped edge)
-            gp_pts.append(node_xy[draw(st.sampled_from(sorted(node_xy)))])
-        elif kind == "online":  # on a road line, or within a metre or so of it
-            gp_pts.append(point_on_line(draw(st.sampled_from((0.0, 0.0, 0.3, 0.69, 0.71, 1.5)))))
-        elif kind == "fragment" and fragment is not None:
-            gp_pts.append(point_at_fragment())
-        elif kind == "dup" and gp_pts:
-            gp_pts.append(draw(st.sampled_from(gp_pts)))
-        else:
-            gp_pts.append(point_near())
+        pop_pts[-1] = place.at_fragment()
+    gp_pts = _draw_gps(place, node_xy)
     if draw(st.booleans()):  # one GP farther than max_spur_m from every road
         gp_pts.append((X0 - OPTIONS.max_spur_m - draw(st.integers(200, 2000)), Y0 + height / 2))
     if draw(st.booleans()) and gp_pts:  # a GP at a PoP
         gp_pts.append(draw(st.sampled_from(pop_pts)))
+    return pop_pts, gp_pts
 
-    gps = gpd.GeoDataFrame(
-        {"site_id": [f"G{k:02d}" for k in range(len(gp_pts))]},
-        geometry=shapely.points(np.asarray(gp_pts, dtype=float)),
-        crs=CRS,
-    )
-    pops = gpd.GeoDataFrame(
-        {"site_id": [f"P{k}" for k in range(len(pop_pts))]},
-        geometry=shapely.points(np.asarray(pop_pts, dtype=float)),
-        crs=CRS,
-    )
-    return Case(gps=gps, pops=pops, roads=roads)
+
+def _draw_gps(place: _Placer, node_xy: dict[Node, XY]) -> list[XY]:
+    draw = place.draw
+    gp_pts: list[XY] = []
+    for _ in range(draw(st.integers(1, 12))):
+        kind = draw(st.sampled_from(("near", "near", "near", "node", "online", "fragment", "dup")))
+        if kind == "node":  # exactly on a grid node (maybe of a dropped edge)
+            gp_pts.append(node_xy[draw(st.sampled_from(sorted(node_xy)))])
+        elif kind == "online":  # on a road line, or within a metre or so of it
+            gp_pts.append(place.on_line(draw(st.sampled_from((0.0, 0.0, 0.3, 0.69, 0.71, 1.5)))))
+        elif kind == "fragment" and place.fragment is not None:
+            gp_pts.append(place.at_fragment())
+        elif kind == "dup" and gp_pts:
+            gp_pts.append(draw(st.sampled_from(gp_pts)))
+        else:
+            gp_pts.append(place.near())
+    return gp_pts
 
 
 def run_plan(case: Case, **kwargs) -> netplan.Plan:
