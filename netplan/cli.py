@@ -634,7 +634,27 @@ def _fail(message: str, *, debug: bool) -> None:
             bar.close()
     if debug:
         traceback.print_exc()
+    if not getattr(sys.stderr, "at_line_start", True):  # a bar cut short by the signal
+        sys.stderr.write("\n")
     sys.stderr.write(message + "\n")
+
+
+class _LineEnds:
+    """``sys.stderr`` as seen by progress bars and logs, remembering whether the last text
+    written ended its line, so that a final message never lands on the end of a bar that a
+    signal interrupted mid-write."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.at_line_start = True
+
+    def write(self, text: str) -> int:
+        if text:
+            self.at_line_start = text.endswith("\n")
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -704,9 +724,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is not threading.main_thread():
         return _main(argv)
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    stderr, sys.stderr = sys.stderr, _LineEnds(sys.stderr)
     try:
         return _main(argv)
     finally:
+        sys.stderr = stderr
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
