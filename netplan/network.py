@@ -1250,29 +1250,60 @@ def _finalise(
     ls = work.ls
     u, v, site_node, node_xy = nd.assign_nodes(ls, site_pts)
     length = ls.lengths()
+    keep, n_loops = _kept_edges(work, u, v, length)
+    report["self_loops_dropped"] = n_loops
+    report["duplicates_dropped"] = int(len(u) - n_loops - len(keep))
+    node_xy, eu, ev, site_node = _renumber_nodes(node_xy, u[keep], v[keep], site_node)
+    edges = _edge_frame(work, keep, eu, ev, length[keep], attrs, metric)
+    nodes, ncomp = _node_frame(node_xy, eu, ev, metric)
+    report["components_final"] = ncomp
+    report["nodes"] = len(node_xy)
+    report["edges"] = len(edges)
+    report["road_km"] = float(length[keep][work.kind[keep] == _ROAD].sum() / 1000.0)
+    return edges, nodes, site_node
+
+
+def _kept_edges(
+    work: _Work, u: np.ndarray, v: np.ndarray, length: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """The lines kept as edges, in edge order (by node pair), and the number of self-loops.
+
+    Parallel roads between the same two nodes are kept (a longer one may avoid a forest or a
+    highway); only duplicates (same ends, same length to the millimetre) are dropped.
+    """
     loop = u == v
     a, b = np.minimum(u, v), np.maximum(u, v)
     order = np.lexsort((np.arange(len(u)), work.cid, work.kind, length, b, a))
     order = order[~loop[order]]
-    # parallel roads between the same two nodes are kept (a longer one may avoid a forest or a
-    # highway); only duplicates (same ends, same length to the millimetre) are dropped
     first = np.ones(len(order), dtype=bool)
     same_ends = (a[order][1:] == a[order][:-1]) & (b[order][1:] == b[order][:-1])
     first[1:] = ~(same_ends & (np.abs(np.diff(length[order])) < 1e-3))
-    keep = order[first]
-    report["self_loops_dropped"] = int(loop.sum())
-    report["duplicates_dropped"] = int(len(order) - len(keep))
-    # renumber: nodes left without an edge or a site (after dropping loops) disappear
+    return order[first], int(loop.sum())
+
+
+def _renumber_nodes(
+    node_xy: np.ndarray, u: np.ndarray, v: np.ndarray, site_node: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Drop nodes left without an edge or a site; the kept coordinates and renumbered ends."""
     used = np.zeros(len(node_xy), dtype=bool)
-    used[u[keep]] = True
-    used[v[keep]] = True
+    used[u] = True
+    used[v] = True
     used[site_node] = True
     new_id = np.cumsum(used) - 1
-    node_xy = node_xy[used]
-    eu, ev = new_id[u[keep]], new_id[v[keep]]
-    site_node = new_id[site_node]
+    return node_xy[used], new_id[u], new_id[v], new_id[site_node]
+
+
+def _edge_frame(
+    work: _Work,
+    keep: np.ndarray,
+    eu: np.ndarray,
+    ev: np.ndarray,
+    length: np.ndarray,
+    attrs: pd.DataFrame,
+    metric: pyproj.CRS,
+) -> gpd.GeoDataFrame:
+    """The ``edges`` table of the kept lines, with the attributes of their source roads."""
     esrc = work.src[keep]
-    ekind = work.kind[keep]
     has_src = esrc >= 0
     cols = {}
     for c in ("road_class", "name", "ref"):
@@ -1283,16 +1314,23 @@ def _finalise(
         {
             "u": eu,
             "v": ev,
-            "length": length[keep],
-            "kind": np.asarray(KINDS, dtype=object)[ekind],
+            "length": length,
+            "kind": np.asarray(KINDS, dtype=object)[work.kind[keep]],
             **cols,
             "healed": work.healed[keep],
             "source": esrc,
         },
-        geometry=ls.subset(keep).geometries(),
+        geometry=work.ls.subset(keep).geometries(),
         crs=metric,
     )
     edges.index.name = "edge_id"
+    return edges
+
+
+def _node_frame(
+    node_xy: np.ndarray, eu: np.ndarray, ev: np.ndarray, metric: pyproj.CRS
+) -> tuple[gpd.GeoDataFrame, int]:
+    """The ``nodes`` table (coordinates, degree, component) and the number of components."""
     n = len(node_xy)
     ncomp, lab = _components(n, eu, ev)
     nodes = gpd.GeoDataFrame(
@@ -1306,8 +1344,4 @@ def _finalise(
         crs=metric,
     )
     nodes.index.name = "node"
-    report["components_final"] = ncomp
-    report["nodes"] = n
-    report["edges"] = len(edges)
-    report["road_km"] = float(length[keep][ekind == _ROAD].sum() / 1000.0)
-    return edges, nodes, site_node
+    return nodes, ncomp
