@@ -465,10 +465,26 @@ def _split_values(layer: RowLayer, index: pd.Index) -> pd.Series:
 
 
 def _prepare(layer: RowLayer, crs: pyproj.CRS) -> _Prepared:
+    """The layer in ``crs`` dissolved into pieces, overall and per split value (cached per
+    CRS)."""
     key = crs.to_wkt()
     cached = layer._cache.get(key)
     if cached is not None:
         return cached
+    data = _valid_features(layer, crs)
+    geoms = np.asarray(data.geometry.values, dtype=object)
+    labels, codes = _split_codes(layer, data.index)
+    if layer.kind == "area":
+        prepared = _prepare_areas(layer, data.index, geoms, labels, codes)
+    else:
+        prepared = _prepare_lines(layer, data.index, geoms, labels, codes)
+    layer._cache.clear()
+    layer._cache[key] = prepared
+    return prepared
+
+
+def _valid_features(layer: RowLayer, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+    """The layer's features that have a geometry (a warning counts the others), in ``crs``."""
     data = layer.data
     valid = data.geometry.notna() & ~data.geometry.is_empty
     if not valid.all():
@@ -482,88 +498,110 @@ def _prepare(layer: RowLayer, crs: pyproj.CRS) -> _Prepared:
         raise CRSError(f"right-of-way layer {layer.name!r} has no CRS")
     if not pyproj.CRS.from_user_input(data.crs).equals(crs):
         data = data.to_crs(crs)
-    geoms = np.asarray(data.geometry.values, dtype=object)
-    types = shapely.get_type_id(geoms)
-    split = _split_values(layer, data.index).to_numpy()
-    labels, codes = (
-        np.unique(split.astype(str), return_inverse=True)
-        if len(split)
-        else (
-            np.array([""], dtype=object),
-            np.empty(0, dtype=np.int64),
+    return data
+
+
+def _split_codes(layer: RowLayer, index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted split labels, and the code (label position) of every feature."""
+    split = _split_values(layer, index).to_numpy()
+    if not len(split):
+        return np.array([""], dtype=object), np.empty(0, dtype=np.int64)
+    return np.unique(split.astype(str), return_inverse=True)
+
+
+def _prepare_areas(
+    layer: RowLayer, index: pd.Index, geoms: np.ndarray, labels: np.ndarray, codes: np.ndarray
+) -> _Prepared:
+    """Polygons (repaired where invalid) dissolved into pieces, overall and per split value."""
+    bad = ~np.isin(shapely.get_type_id(geoms), (3, 6, 7))
+    if bad.any():
+        raise GeometryTypeError(
+            f"right-of-way layer {layer.name!r} is an area layer but feature "
+            f"{index[np.argmax(bad)]!r} is a {geoms[bad][0].geom_type} "
+            "(not a polygon); use kind='line' for lines"
         )
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        logger.warning(
+            "right-of-way layer %r: %d invalid polygons repaired with make_valid",
+            layer.name,
+            int(invalid.sum()),
+        )
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid])
+    polys, pcode = _polygons_per_code(geoms, codes)
+    pieces, _ = geom.dissolved_pieces(polys)
+    split_pieces, split_code = geom.dissolved_pieces(polys, pcode)
+    return _Prepared(labels, pieces, split_pieces, split_code)
+
+
+def _polygons_per_code(geoms: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The polygons of the features, exploded split value by split value, with their code."""
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    part_code = codes[idx] if len(idx) else np.empty(0, dtype=np.int64)
+    poly_list, code_list = [], []
+    for c in np.unique(part_code):
+        p = geom.explode_polygons(parts[part_code == c])
+        poly_list.append(p)
+        code_list.append(np.full(len(p), c))
+    polys = np.concatenate(poly_list) if poly_list else np.empty(0, dtype=object)
+    pcode = np.concatenate(code_list) if code_list else np.empty(0, dtype=np.int64)
+    return polys, pcode
+
+
+def _prepare_lines(
+    layer: RowLayer, index: pd.Index, geoms: np.ndarray, labels: np.ndarray, codes: np.ndarray
+) -> _Prepared:
+    """Lines merged per split value, and their corridors dissolved into pieces, overall and
+    per split value."""
+    bad = ~np.isin(shapely.get_type_id(geoms), (1, 5))
+    if bad.any():
+        raise GeometryTypeError(
+            f"right-of-way layer {layer.name!r} is a line layer but feature "
+            f"{index[np.argmax(bad)]!r} is not a (Multi)LineString; use kind='area' for "
+            "polygons"
+        )
+    lines, line_code, line_rank, nlines = _merged_lines_per_code(layer, geoms, codes, len(labels))
+    half = layer.corridor_width_m / 2
+    buffers = shapely.buffer(lines, half, quad_segs=8, cap_style="flat")
+    pieces, _ = geom.dissolved_pieces(buffers)
+    split_pieces, split_code = geom.dissolved_pieces(buffers, line_code)
+    code_lines = np.empty(len(labels), dtype=object)
+    for c in range(len(labels)):
+        code_lines[c] = shapely.multilinestrings(lines[line_code == c])
+    return _Prepared(
+        labels,
+        pieces,
+        split_pieces,
+        split_code,
+        lines,
+        line_code,
+        line_rank,
+        code_lines,
+        nlines,
     )
-    if layer.kind == "area":
-        bad = ~np.isin(types, (3, 6, 7))
-        if bad.any():
-            raise GeometryTypeError(
-                f"right-of-way layer {layer.name!r} is an area layer but feature "
-                f"{data.index[np.argmax(bad)]!r} is a {geoms[bad][0].geom_type} "
-                "(not a polygon); use kind='line' for lines"
-            )
-        invalid = ~shapely.is_valid(geoms)
-        if invalid.any():
-            logger.warning(
-                "right-of-way layer %r: %d invalid polygons repaired with make_valid",
-                layer.name,
-                int(invalid.sum()),
-            )
-            geoms = geoms.copy()
-            geoms[invalid] = shapely.make_valid(geoms[invalid])
-        parts, idx = shapely.get_parts(geoms, return_index=True)
-        part_code = codes[idx] if len(idx) else np.empty(0, dtype=np.int64)
-        poly_list, code_list = [], []
-        for c in np.unique(part_code):
-            p = geom.explode_polygons(parts[part_code == c])
-            poly_list.append(p)
-            code_list.append(np.full(len(p), c))
-        polys = np.concatenate(poly_list) if poly_list else np.empty(0, dtype=object)
-        pcode = np.concatenate(code_list) if code_list else np.empty(0, dtype=np.int64)
-        pieces, _ = geom.dissolved_pieces(polys)
-        split_pieces, split_code = geom.dissolved_pieces(polys, pcode)
-        prepared = _Prepared(labels, pieces, split_pieces, split_code)
-    else:
-        bad = ~np.isin(types, (1, 5))
-        if bad.any():
-            raise GeometryTypeError(
-                f"right-of-way layer {layer.name!r} is a line layer but feature "
-                f"{data.index[np.argmax(bad)]!r} is not a (Multi)LineString; use kind='area' for "
-                "polygons"
-            )
-        parts, idx = geom.explode_lines(geoms)
-        part_code = codes[idx] if len(idx) else np.empty(0, dtype=np.int64)
-        lines_list, code_list, rank_list = [], [], []
-        nlines = np.zeros(len(labels), dtype=np.int64)
-        for c in range(len(labels)):
-            merged = geom.merge_lines(parts[part_code == c], layer.join_gap_m)
-            lines_list.append(merged)
-            code_list.append(np.full(len(merged), c, dtype=np.int64))
-            rank_list.append(np.arange(len(merged)))
-            nlines[c] = len(merged)
-        lines = np.concatenate(lines_list) if lines_list else np.empty(0, dtype=object)
-        line_code = np.concatenate(code_list) if code_list else np.empty(0, dtype=np.int64)
-        line_rank = np.concatenate(rank_list) if rank_list else np.empty(0, dtype=np.int64)
-        half = layer.corridor_width_m / 2
-        buffers = shapely.buffer(lines, half, quad_segs=8, cap_style="flat")
-        pieces, _ = geom.dissolved_pieces(buffers)
-        split_pieces, split_code = geom.dissolved_pieces(buffers, line_code)
-        code_lines = np.empty(len(labels), dtype=object)
-        for c in range(len(labels)):
-            code_lines[c] = shapely.multilinestrings(lines[line_code == c])
-        prepared = _Prepared(
-            labels,
-            pieces,
-            split_pieces,
-            split_code,
-            lines,
-            line_code,
-            line_rank,
-            code_lines,
-            nlines,
-        )
-    layer._cache.clear()
-    layer._cache[key] = prepared
-    return prepared
+
+
+def _merged_lines_per_code(
+    layer: RowLayer, geoms: np.ndarray, codes: np.ndarray, n_codes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The features' lines merged split value by split value (across gaps up to
+    ``join_gap_m``): the merged lines, their code, their rank within the code and the number
+    of lines per code."""
+    parts, idx = geom.explode_lines(geoms)
+    part_code = codes[idx] if len(idx) else np.empty(0, dtype=np.int64)
+    lines_list, code_list, rank_list = [], [], []
+    nlines = np.zeros(n_codes, dtype=np.int64)
+    for c in range(n_codes):
+        merged = geom.merge_lines(parts[part_code == c], layer.join_gap_m)
+        lines_list.append(merged)
+        code_list.append(np.full(len(merged), c, dtype=np.int64))
+        rank_list.append(np.arange(len(merged)))
+        nlines[c] = len(merged)
+    lines = np.concatenate(lines_list) if lines_list else np.empty(0, dtype=object)
+    line_code = np.concatenate(code_list) if code_list else np.empty(0, dtype=np.int64)
+    line_rank = np.concatenate(rank_list) if rank_list else np.empty(0, dtype=np.int64)
+    return lines, line_code, line_rank, nlines
 
 
 # ---------------------------------------------------------------------------- input checks
