@@ -876,6 +876,8 @@ def _chainage_note(layer: RowLayer, prep: _Prepared, line: int) -> str:
 
 
 def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, list[dict]]:
+    """Measure the routes against a line layer: per-segment columns (refs, crossings, length
+    along) and the crossing and parallel-run items."""
     n = len(info.geoms)
     name = layer.name
     half = layer.corridor_width_m / 2
@@ -884,22 +886,50 @@ def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
     crossings = np.zeros(n, dtype=np.int64)
     along_seg = np.zeros(n)
     items: list[dict] = []
-    if not parts.n_comp:
-        columns[f"{name}_crossings"] = crossings
-        columns[f"along_{name}_m"] = along_seg
-        return columns, items
-    m = len(parts.seg)
-    e_part = parts.end_part
-    e_code = parts.code[e_part]
-    e_comp = parts.comp[e_part]
-    e_seg = parts.seg[e_part]
-    # exits: leaves on the corridor boundary
+    if parts.n_comp:
+        exits = _corridor_exits(parts, prep, half)
+        runs = _corridor_runs(parts, exits, half)
+        np.add.at(along_seg, runs.pair_seg, runs.pair_along)
+        ex = exits[_crossing_exits(parts, prep, info, exits)]
+        comp_code = np.zeros(parts.n_comp, dtype=np.int64)
+        comp_code[parts.comp] = parts.code
+        # a short run on a piece that crosses the line is applied for with its crossing(s)
+        with_crossing = np.zeros(parts.n_comp, dtype=bool)
+        with_crossing[parts.comp[parts.end_part[ex]]] = True
+        short = (runs.run > 0) & (runs.run < layer.min_along_m) & with_crossing
+        np.add.at(crossings, parts.seg[parts.end_part[ex]], 1)
+        items += _crossing_items(layer, prep, info, parts, runs, ex, comp_code, short)
+        long_runs = np.flatnonzero((runs.run > 0) & ~short)
+        items += _along_items(layer, prep, info, parts, runs, long_runs, comp_code)
+    columns[f"{name}_crossings"] = crossings
+    columns[f"along_{name}_m"] = along_seg
+    return columns, items
+
+
+@dataclass
+class _CorridorRuns:
+    """Length along a line layer per (component, segment) pair of clipped route parts."""
+
+    pair_comp: np.ndarray
+    pair_seg: np.ndarray
+    part_pair: np.ndarray  # the pair of each part
+    pair_along: np.ndarray  # inside length less half a width per exit (0 below tolerance)
+    run: np.ndarray  # along length per component
+
+
+def _corridor_exits(parts: _Parts, prep: _Prepared, half: float) -> np.ndarray:
+    """Part ends (positions in ``parts.end_*``) where a route leaves the corridor: leaves on
+    the corridor boundary (or inside it, where the route itself does not end)."""
     cand = np.flatnonzero(parts.end_leaf)
+    e_code = parts.code[parts.end_part]
     dist = shapely.distance(shapely.points(parts.end_xy[cand]), prep.code_lines[e_code[cand]])
     on_edge = dist >= half - 0.1
-    exits = cand[~parts.end_at_seg_end[cand] | on_edge]
-    # along length per (segment, component): inside length less half a width per exit
-    exit_count = np.bincount(e_part[exits], minlength=m)
+    return cand[~parts.end_at_seg_end[cand] | on_edge]
+
+
+def _corridor_runs(parts: _Parts, exits: np.ndarray, half: float) -> _CorridorRuns:
+    """Along length per (component, segment): inside length less half a width per exit."""
+    exit_count = np.bincount(parts.end_part[exits], minlength=len(parts.seg))
     key = np.c_[parts.comp, parts.seg]
     pairs, inv = np.unique(key, axis=0, return_inverse=True)
     inv = inv.ravel()
@@ -907,114 +937,150 @@ def _flag_line(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
     pair_exits = np.bincount(inv, weights=exit_count)
     pair_along = np.maximum(pair_len - pair_exits * half, 0.0)
     pair_along[pair_along < ALONG_TOLERANCE_M] = 0.0
-    np.add.at(along_seg, pairs[:, 1], pair_along)
     run = np.bincount(pairs[:, 0], weights=pair_along, minlength=parts.n_comp)
-    # sides of exits
-    x_line, x_at = _locate(prep, e_code[exits], parts.end_xy[exits])
+    return _CorridorRuns(pairs[:, 0], pairs[:, 1], inv, pair_along, run)
+
+
+def _run_segments(runs: _CorridorRuns, c: int) -> list[int]:
+    """The segments with length along the line in component ``c``."""
+    return sorted(set(runs.pair_seg[(runs.pair_comp == c) & (runs.pair_along > 0)].tolist()))
+
+
+def _crossing_exits(parts: _Parts, prep: _Prepared, info: _Routes, exits: np.ndarray) -> np.ndarray:
+    """Which exits cross the line: those of a component with exits on both sides that lie
+    on the side opposite its trench side."""
+    x_comp = parts.comp[parts.end_part[exits]]
+    x_line, x_at = _locate(prep, parts.code[parts.end_part[exits]], parts.end_xy[exits])
     side = geom.side_of(parts.end_xy[exits], prep.lines[x_line], x_at)
-    x_comp = e_comp[exits]
     n_left = np.bincount(x_comp[side > 0], minlength=parts.n_comp)
     n_right = np.bincount(x_comp[side < 0], minlength=parts.n_comp)
     both = (n_left > 0) & (n_right > 0)
     trench = np.where(n_left > n_right, 1, -1)
     tie = both & (n_left == n_right)
     if tie.any():
-        x_seg = e_seg[exits]
-        order = np.lexsort(
-            (
-                parts.end_xy[exits][:, 1],
-                parts.end_xy[exits][:, 0],
-                x_seg,
-                -info.n_gps[x_seg],
-                side == 0,
-                x_comp,
-            )
+        _break_side_ties(trench, tie, parts, info, exits, side)
+    return both[x_comp] & (side == -trench[x_comp]) & (side != 0)
+
+
+def _break_side_ties(
+    trench: np.ndarray,
+    tie: np.ndarray,
+    parts: _Parts,
+    info: _Routes,
+    exits: np.ndarray,
+    side: np.ndarray,
+) -> None:
+    """Set the trench side of components with as many exits on each side (``tie``) to the
+    side of their most upstream exit (in place)."""
+    x_comp = parts.comp[parts.end_part[exits]]
+    x_seg = parts.seg[parts.end_part[exits]]
+    order = np.lexsort(
+        (
+            parts.end_xy[exits][:, 1],
+            parts.end_xy[exits][:, 0],
+            x_seg,
+            -info.n_gps[x_seg],
+            side == 0,
+            x_comp,
         )
-        first = order[np.r_[True, x_comp[order][1:] != x_comp[order][:-1]]]
-        trench[x_comp[first]] = np.where(tie[x_comp[first]], side[first], trench[x_comp[first]])
-    crossing_exit = both[x_comp] & (side == -trench[x_comp]) & (side != 0)
-    # geometry of each component, to find where each crossing branch meets the line
+    )
+    first = order[np.r_[True, x_comp[order][1:] != x_comp[order][:-1]]]
+    trench[x_comp[first]] = np.where(tie[x_comp[first]], side[first], trench[x_comp[first]])
+
+
+def _crossing_items(
+    layer: RowLayer,
+    prep: _Prepared,
+    info: _Routes,
+    parts: _Parts,
+    runs: _CorridorRuns,
+    ex: np.ndarray,
+    comp_code: np.ndarray,
+    short: np.ndarray,
+) -> list[dict]:
+    """One ``crossing`` item per crossing exit ``ex``, placed where its branch meets the line
+    (a short run of its component is applied for with it)."""
+    if not len(ex):
+        return []
     order_parts = np.argsort(parts.comp, kind="stable")
     comp_geom = shapely.multilinestrings(parts.geoms[order_parts], indices=parts.comp[order_parts])
-    comp_code = np.zeros(parts.n_comp, dtype=np.int64)
-    comp_code[parts.comp] = parts.code
-    cx = np.flatnonzero(crossing_exit)
-    # a short run on a piece that crosses the line is applied for with its crossing(s)
-    with_crossing = np.zeros(parts.n_comp, dtype=bool)
-    with_crossing[x_comp[cx]] = True
-    short = (run > 0) & (run < layer.min_along_m) & with_crossing
-    pair_comp, pair_seg = pairs[:, 0], pairs[:, 1]
-
-    def run_segments(c: int) -> list[int]:
-        return sorted(set(pair_seg[(pair_comp == c) & (pair_along > 0)].tolist()))
-
-    if len(cx):
-        ex = exits[cx]
-        xc = x_comp[cx]
-        contact = shapely.intersection(comp_geom[xc], prep.code_lines[comp_code[xc]])
-        target = np.where(shapely.is_empty(contact), prep.code_lines[comp_code[xc]], contact)
-        pts = shapely.points(parts.end_xy[ex])
-        where = shapely.get_coordinates(shapely.get_point(shapely.shortest_line(target, pts), 0))
-        c_line, c_at = _locate(prep, comp_code[xc], where)
-        for k in range(len(cx)):
-            seg = e_seg[ex[k]]
-            crossings[seg] += 1
-            segs = sorted({int(seg), *(run_segments(xc[k]) if short[xc[k]] else ())})
-            items.append(
-                {
-                    "layer": name,
-                    "authority": layer.authority,
-                    "sub_authority": str(prep.labels[comp_code[xc[k]]]),
-                    "kind": "crossing",
-                    "pop_id": info.pop[seg],
-                    "segment_id": info.seg_id[seg],
-                    "segment_ids": _join_ids(info.seg_id[segs].tolist()),
-                    "gp_ids": _gp_union(info, segs),
-                    "length_m": 0.0,
-                    "chainage_km": float(c_at[k]) / 1000,
-                    "chainage_note": _chainage_note(layer, prep, int(c_line[k])),
-                    "geometry": shapely.Point(where[k]),
-                }
-            )
-    # parallel runs
-    runs = np.flatnonzero((run > 0) & ~short)
-    if len(runs):
-        coords, v_part = shapely.get_coordinates(parts.geoms, return_index=True)
-        v_comp = parts.comp[v_part]
-        keep = np.isin(v_comp, runs)
-        coords, v_part, v_comp = coords[keep], v_part[keep], v_comp[keep]
-        v_line, v_at = _locate(prep, parts.code[v_part], coords)
-        v_dist = shapely.distance(shapely.points(coords), prep.lines[v_line])
-        outer = v_dist >= half - 0.1
-        v_pair = inv[v_part]
-        transverse = pair_along[v_pair] <= 0
-        order = np.lexsort(
-            (coords[:, 1], coords[:, 0], transverse, v_at, prep.line_rank[v_line], outer, v_comp)
+    xc = parts.comp[parts.end_part[ex]]
+    contact = shapely.intersection(comp_geom[xc], prep.code_lines[comp_code[xc]])
+    target = np.where(shapely.is_empty(contact), prep.code_lines[comp_code[xc]], contact)
+    pts = shapely.points(parts.end_xy[ex])
+    where = shapely.get_coordinates(shapely.get_point(shapely.shortest_line(target, pts), 0))
+    c_line, c_at = _locate(prep, comp_code[xc], where)
+    items = []
+    for k in range(len(ex)):
+        seg = parts.seg[parts.end_part[ex[k]]]
+        segs = sorted({int(seg), *(_run_segments(runs, xc[k]) if short[xc[k]] else ())})
+        items.append(
+            {
+                "layer": layer.name,
+                "authority": layer.authority,
+                "sub_authority": str(prep.labels[comp_code[xc[k]]]),
+                "kind": "crossing",
+                "pop_id": info.pop[seg],
+                "segment_id": info.seg_id[seg],
+                "segment_ids": _join_ids(info.seg_id[segs].tolist()),
+                "gp_ids": _gp_union(info, segs),
+                "length_m": 0.0,
+                "chainage_km": float(c_at[k]) / 1000,
+                "chainage_note": _chainage_note(layer, prep, int(c_line[k])),
+                "geometry": shapely.Point(where[k]),
+            }
         )
-        first = order[np.r_[True, v_comp[order][1:] != v_comp[order][:-1]]]
-        for v in first:
-            c = v_comp[v]
-            segs = run_segments(c)
-            seg = parts.seg[v_part[v]]
-            items.append(
-                {
-                    "layer": name,
-                    "authority": layer.authority,
-                    "sub_authority": str(prep.labels[comp_code[c]]),
-                    "kind": "along",
-                    "pop_id": info.pop[seg],
-                    "segment_id": info.seg_id[seg],
-                    "segment_ids": _join_ids(info.seg_id[segs].tolist()),
-                    "gp_ids": _gp_union(info, segs),
-                    "length_m": float(run[c]),
-                    "chainage_km": float(v_at[v]) / 1000,
-                    "chainage_note": _chainage_note(layer, prep, int(v_line[v])),
-                    "geometry": shapely.Point(coords[v]),
-                }
-            )
-    columns[f"{name}_crossings"] = crossings
-    columns[f"along_{name}_m"] = along_seg
-    return columns, items
+    return items
+
+
+def _along_items(
+    layer: RowLayer,
+    prep: _Prepared,
+    info: _Routes,
+    parts: _Parts,
+    runs: _CorridorRuns,
+    long_runs: np.ndarray,
+    comp_code: np.ndarray,
+) -> list[dict]:
+    """One ``along`` item per parallel run (component) ``long_runs``, placed at its first
+    vertex along the line (outer vertices and runs along rather than across first)."""
+    if not len(long_runs):
+        return []
+    half = layer.corridor_width_m / 2
+    coords, v_part = shapely.get_coordinates(parts.geoms, return_index=True)
+    v_comp = parts.comp[v_part]
+    keep = np.isin(v_comp, long_runs)
+    coords, v_part, v_comp = coords[keep], v_part[keep], v_comp[keep]
+    v_line, v_at = _locate(prep, parts.code[v_part], coords)
+    v_dist = shapely.distance(shapely.points(coords), prep.lines[v_line])
+    outer = v_dist >= half - 0.1
+    transverse = runs.pair_along[runs.part_pair[v_part]] <= 0
+    order = np.lexsort(
+        (coords[:, 1], coords[:, 0], transverse, v_at, prep.line_rank[v_line], outer, v_comp)
+    )
+    first = order[np.r_[True, v_comp[order][1:] != v_comp[order][:-1]]]
+    items = []
+    for v in first:
+        c = v_comp[v]
+        segs = _run_segments(runs, c)
+        seg = parts.seg[v_part[v]]
+        items.append(
+            {
+                "layer": layer.name,
+                "authority": layer.authority,
+                "sub_authority": str(prep.labels[comp_code[c]]),
+                "kind": "along",
+                "pop_id": info.pop[seg],
+                "segment_id": info.seg_id[seg],
+                "segment_ids": _join_ids(info.seg_id[segs].tolist()),
+                "gp_ids": _gp_union(info, segs),
+                "length_m": float(runs.run[c]),
+                "chainage_km": float(v_at[v]) / 1000,
+                "chainage_note": _chainage_note(layer, prep, int(v_line[v])),
+                "geometry": shapely.Point(coords[v]),
+            }
+        )
+    return items
 
 
 _KIND_ORDER = {"entry": 0, "crossing": 1, "along": 2}
