@@ -8,6 +8,7 @@ one vectorised shapely call, and per-edge totals are summed with :func:`numpy.bi
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -375,14 +376,40 @@ def line_crossings(
     if not n or not len(hw_lines):
         return value
     segs, seg_line = line_segments(hw_lines)
-    tree = shapely.STRtree(segs)
-    ii, jj = tree.query(edges, predicate="intersects")
+    ii, jj = shapely.STRtree(segs).query(edges, predicate="intersects")
     if not len(ii):
         return value
+    p_edge, p_line, p_xy, ov_edge, ov_ends = _contact_parts(edges, segs, seg_line, ii, jj)
+    if not len(p_xy):
+        return value
+    contacts = _one_contact_per_place(hw_lines, p_edge, p_line, p_xy, ov_edge, ov_ends, tol)
+    if not len(contacts.edge):
+        return value
+    weight = _crossing_weights(edges, hw_lines, in_corridor, contacts, tol)
+    value += np.bincount(contacts.edge, weights=weight, minlength=n)
+    return value
+
+
+class _Contacts(NamedTuple):
+    """Points where an edge meets a highway line: the edge, the line, the point, its distance
+    along the line and whether it is an end of the line."""
+
+    edge: np.ndarray
+    line: np.ndarray
+    xy: np.ndarray
+    at_hw: np.ndarray
+    hw_end: np.ndarray
+
+
+def _contact_parts(
+    edges: np.ndarray, segs: np.ndarray, seg_line: np.ndarray, ii: np.ndarray, jj: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The intersections of edges ``ii`` with highway segments ``jj``: point contacts (edge,
+    highway line, xy), and the ends of overlap runs (edge, xy), which are joins or departures,
+    not crossings."""
     inter = shapely.intersection(edges[ii], segs[jj])
     parts, pidx = shapely.get_parts(inter, return_index=True)
     types = shapely.get_type_id(parts)
-    # overlap runs: their ends are joins/departures, not crossings
     lines_mask = types == _LINESTRING
     ov_edge = ii[pidx[lines_mask]]
     ov_ends = np.concatenate(
@@ -396,13 +423,24 @@ def line_crossings(
     p_edge = ii[pidx[pts_mask]]
     p_line = seg_line[jj[pidx[pts_mask]]]
     p_xy = shapely.get_coordinates(parts[pts_mask])
-    if not len(p_xy):
-        return value
+    return p_edge, p_line, p_xy, ov_edge, ov_ends
+
+
+def _one_contact_per_place(
+    hw_lines: np.ndarray,
+    p_edge: np.ndarray,
+    p_line: np.ndarray,
+    p_xy: np.ndarray,
+    ov_edge: np.ndarray,
+    ov_ends: np.ndarray,
+    tol: float,
+) -> _Contacts:
+    """One contact per (edge, place), preferring a highway on which the place is not an end;
+    places that are ends of overlap runs are dropped."""
     hw = hw_lines[p_line]
     at_hw = shapely.line_locate_point(hw, shapely.points(p_xy))
     lh = shapely.length(hw)
     hw_end = ((at_hw <= tol) | (at_hw >= lh - tol)) & ~shapely.is_closed(hw)
-    # one record per (edge, place): prefer a highway on which the place is not an end
     all_edge = np.concatenate([p_edge, ov_edge])
     all_xy = np.concatenate([p_xy, ov_ends])
     labels = point_keys(all_edge, all_xy, tol)
@@ -412,25 +450,30 @@ def line_crossings(
     first = np.zeros(len(order), dtype=bool)
     first[order] = np.r_[True, p_lab[order][1:] != p_lab[order][:-1]]
     keep = first & ~drop
-    p_edge, p_line, p_xy, at_hw, hw_end = (
-        p_edge[keep],
-        p_line[keep],
-        p_xy[keep],
-        at_hw[keep],
-        hw_end[keep],
-    )
-    if not len(p_edge):
-        return value
+    return _Contacts(p_edge[keep], p_line[keep], p_xy[keep], at_hw[keep], hw_end[keep])
+
+
+def _crossing_weights(
+    edges: np.ndarray,
+    hw_lines: np.ndarray,
+    in_corridor: np.ndarray,
+    contacts: _Contacts,
+    tol: float,
+) -> np.ndarray:
+    """The crossing value of each contact: 1 for a proper crossing in the edge's interior,
+    0.5 at an edge's end (not a highway end) when the edge leaves the corridor, else 0."""
+    p_edge, p_xy = contacts.edge, contacts.xy
     e = edges[p_edge]
     start = shapely.get_coordinates(shapely.get_point(e, 0))
     end = shapely.get_coordinates(shapely.get_point(e, -1))
     at_end = (np.hypot(*(p_xy - start).T) <= tol) | (np.hypot(*(p_xy - end).T) <= tol)
     length = shapely.length(e)
     leaves = in_corridor[p_edge] < length - tol
-    half = at_end & ~hw_end & leaves
+    half = at_end & ~contacts.hw_end & leaves
     full = np.zeros(len(p_edge), dtype=bool)
-    inner = ~at_end & ~hw_end
+    inner = ~at_end & ~contacts.hw_end
     if inner.any():
-        full[inner] = crosses_at(e[inner], hw_lines[p_line[inner]], p_xy[inner], at_hw[inner])
-    value += np.bincount(p_edge, weights=0.5 * half + 1.0 * full, minlength=n)
-    return value
+        full[inner] = crosses_at(
+            e[inner], hw_lines[contacts.line[inner]], p_xy[inner], contacts.at_hw[inner]
+        )
+    return 0.5 * half + 1.0 * full

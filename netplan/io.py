@@ -184,34 +184,42 @@ def _table_to_points(
 
     Returns the layer, the CRS to declare (None: keep) and the fix for swapped axes.
     """
-    cols = list(df.columns)
-    xc = yc = None
-    named_xy = False
-    if x_col is not None or y_col is not None:
-        if x_col is None or y_col is None:
-            raise MissingColumnError(
-                f"{source}: pass both x_col= and y_col= (got x_col={x_col!r}, y_col={y_col!r})"
-            )
-        xc = V.find_column(cols, (), explicit=x_col, source=source, option="x_col", what="x")
-        yc = V.find_column(cols, (), explicit=y_col, source=source, option="y_col", what="y")
-        named_xy = True
-    elif lon_col is not None or lat_col is not None:
-        xc = V.find_column(
-            cols, LON_COLUMNS, explicit=lon_col, source=source, option="lon_col", what="longitude"
-        )
-        yc = V.find_column(
-            cols, LAT_COLUMNS, explicit=lat_col, source=source, option="lat_col", what="latitude"
-        )
-    else:
-        xc = V.find_column(cols, LON_COLUMNS, source=source, option="lon_col", what="longitude")
-        yc = V.find_column(cols, LAT_COLUMNS, source=source, option="lat_col", what="latitude")
-        if xc is None or yc is None:
-            xc2 = V.find_column(cols, X_COLUMNS, source=source, option="x_col", what="x")
-            yc2 = V.find_column(cols, Y_COLUMNS, source=source, option="y_col", what="y")
-            if xc2 is not None and yc2 is not None:
-                xc, yc, named_xy = xc2, yc2, True
-        elif xc.lower() == "x" and yc.lower() == "y":
-            named_xy = True
+    xc, yc, named_xy = _coordinate_columns(
+        list(df.columns),
+        source=source,
+        what=what,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        x_col=x_col,
+        y_col=y_col,
+    )
+    xs, ys = _numeric_coordinates(df, xc, yc, source=source, what=what)
+    declare = _declared_crs(xs, ys, xc, yc, named_xy=named_xy, crs=crs, source=source)
+    geoms = shapely.points(xs.to_numpy(dtype=float), ys.to_numpy(dtype=float))
+    gdf = gpd.GeoDataFrame(df.copy(), geometry=gpd.GeoSeries(geoms, index=df.index), crs=None)
+    swap_hint = (
+        f"swap the columns (pass lon_col={yc!r}, lat_col={xc!r}) or fix the file"
+        if not named_xy
+        else f"swap the columns (pass x_col={yc!r}, y_col={xc!r}) or fix the file"
+    )
+    return gdf, declare, swap_hint
+
+
+def _coordinate_columns(
+    cols: list[Any],
+    *,
+    source: str,
+    what: str,
+    lon_col: str | None,
+    lat_col: str | None,
+    x_col: str | None,
+    y_col: str | None,
+) -> tuple[str, str, bool]:
+    """The x (longitude) and y (latitude) columns, and whether they are named as projected
+    x/y; a clear error when there are none."""
+    xc, yc, named_xy = _find_coordinate_columns(
+        cols, source=source, lon_col=lon_col, lat_col=lat_col, x_col=x_col, y_col=y_col
+    )
     if xc is None or yc is None:
         found = ", ".join(repr(c) for c in cols) or "none"
         missing = " and ".join(w for w, c in (("longitude", xc), ("latitude", yc)) if c is None)
@@ -220,6 +228,52 @@ def _table_to_points(
             "them lon/lat (or longitude/latitude), or pass lon_col= and lat_col=, or x_col= and "
             "y_col= with crs='EPSG:...' for projected coordinates"
         )
+    return xc, yc, named_xy
+
+
+def _find_coordinate_columns(
+    cols: list[Any],
+    *,
+    source: str,
+    lon_col: str | None,
+    lat_col: str | None,
+    x_col: str | None,
+    y_col: str | None,
+) -> tuple[str | None, str | None, bool]:
+    """The coordinate columns named by the options, else detected (lon/lat names first, then
+    x/y names); None where not found."""
+    if x_col is not None or y_col is not None:
+        if x_col is None or y_col is None:
+            raise MissingColumnError(
+                f"{source}: pass both x_col= and y_col= (got x_col={x_col!r}, y_col={y_col!r})"
+            )
+        xc = V.find_column(cols, (), explicit=x_col, source=source, option="x_col", what="x")
+        yc = V.find_column(cols, (), explicit=y_col, source=source, option="y_col", what="y")
+        return xc, yc, True
+    if lon_col is not None or lat_col is not None:
+        xc = V.find_column(
+            cols, LON_COLUMNS, explicit=lon_col, source=source, option="lon_col", what="longitude"
+        )
+        yc = V.find_column(
+            cols, LAT_COLUMNS, explicit=lat_col, source=source, option="lat_col", what="latitude"
+        )
+        return xc, yc, False
+    xc = V.find_column(cols, LON_COLUMNS, source=source, option="lon_col", what="longitude")
+    yc = V.find_column(cols, LAT_COLUMNS, source=source, option="lat_col", what="latitude")
+    if xc is None or yc is None:
+        xc2 = V.find_column(cols, X_COLUMNS, source=source, option="x_col", what="x")
+        yc2 = V.find_column(cols, Y_COLUMNS, source=source, option="y_col", what="y")
+        if xc2 is not None and yc2 is not None:
+            return xc2, yc2, True
+        return xc, yc, False
+    return xc, yc, xc.lower() == "x" and yc.lower() == "y"
+
+
+def _numeric_coordinates(
+    df: pd.DataFrame, xc: str, yc: str, *, source: str, what: str
+) -> tuple[pd.Series, pd.Series]:
+    """The coordinate columns as numbers (missing values stay NaN); a clear error naming the
+    rows whose coordinates are not numbers."""
     xs = pd.to_numeric(df[xc], errors="coerce")
     ys = pd.to_numeric(df[yc], errors="coerce")
     not_num = (xs.isna() & df[xc].notna()) | (ys.isna() & df[yc].notna())
@@ -231,7 +285,14 @@ def _table_to_points(
             f"{df.at[first, xc]!r}, {df.at[first, yc]!r}); use plain decimal degrees "
             "(or metres with crs=) and '.' as decimal point"
         )
-    declare = crs
+    return xs, ys
+
+
+def _declared_crs(
+    xs: pd.Series, ys: pd.Series, xc: str, yc: str, *, named_xy: bool, crs: Any, source: str
+) -> Any:
+    """The CRS to declare: ``crs`` when given; else EPSG:4326 for lon/lat columns, and for x/y
+    columns whose values all lie within lon/lat range (else a clear error)."""
     if named_xy and crs is None:
         ok = xs.notna() & ys.notna()
         if ok.any() and xs[ok].abs().max() <= 180 and ys[ok].abs().max() <= 90:
@@ -241,22 +302,14 @@ def _table_to_points(
                 xc,
                 yc,
             )
-            declare = "EPSG:4326"
-        else:
-            raise CRSError(
-                f"{source} has no CRS for its coordinates in columns {xc!r}/{yc!r}; pass "
-                "crs='EPSG:...' (e.g. crs='EPSG:32644' for UTM zone 44N metres)"
-            )
-    elif crs is None:
-        declare = "EPSG:4326"
-    geoms = shapely.points(xs.to_numpy(dtype=float), ys.to_numpy(dtype=float))
-    gdf = gpd.GeoDataFrame(df.copy(), geometry=gpd.GeoSeries(geoms, index=df.index), crs=None)
-    swap_hint = (
-        f"swap the columns (pass lon_col={yc!r}, lat_col={xc!r}) or fix the file"
-        if not named_xy
-        else f"swap the columns (pass x_col={yc!r}, y_col={xc!r}) or fix the file"
-    )
-    return gdf, declare, swap_hint
+            return "EPSG:4326"
+        raise CRSError(
+            f"{source} has no CRS for its coordinates in columns {xc!r}/{yc!r}; pass "
+            "crs='EPSG:...' (e.g. crs='EPSG:32644' for UTM zone 44N metres)"
+        )
+    if crs is None:
+        return "EPSG:4326"
+    return crs
 
 
 def _read_csv(path: Path, *, source: str, encoding: str | None, str_columns: Sequence[str]):

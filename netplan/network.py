@@ -42,7 +42,7 @@ import logging
 import time
 from collections.abc import Iterable
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import networkx as nx
@@ -434,85 +434,185 @@ def _heal(
     line and the target coordinates.
     """
     empty = (nd.Events.empty(), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2)))
-    n = len(node_xy)
     if tol <= 0 or ls.n_lines == 0:
         return empty
-    deg = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
-    lines = np.arange(ls.n_lines)
+    deg = np.bincount(u, minlength=len(node_xy)) + np.bincount(v, minlength=len(node_xy))
+    ends = _dangling_ends(deg, u, v)
+    if len(ends.node) == 0:
+        return empty
+    ip, cand, dist = _line_points_near_ends(ls, u, v, node_xy, ends, tol)
+    if len(ip) == 0:
+        return empty
+    cand, interior = nd.normalise_events(ls, cand, snap=_VERTEX_SNAP_M)
+    best = _nearest_line_point(ip, cand, dist)
+    point = _LinePoint(ip[best], dist[best], interior[best], cand.take(best))
+    near = _nodes_near_ends(ls, u, v, node_xy, ends, ip, cand.line, tol)
+    tgt_node, tgt_dist = _choose_targets(u, v, node_xy, node_xy[ends.node], point, near)
+    acc = _accept_shortest_first(deg, ends.node[point.end], tgt_node, tgt_dist)
+    tgt_xy = np.where(
+        (tgt_node[acc] >= 0)[:, None],
+        node_xy[np.maximum(tgt_node[acc], 0)],
+        np.column_stack([point.ev.x[acc], point.ev.y[acc]]),
+    )
+    split_ev = point.ev.take(acc[tgt_node[acc] < 0])
+    return split_ev, ends.node[point.end[acc]], ends.own[point.end[acc]], tgt_xy
+
+
+class _Ends(NamedTuple):
+    """Dangling ends (ordered by node): the dangling node, its own line and that line's other
+    node."""
+
+    node: np.ndarray
+    own: np.ndarray
+    far: np.ndarray
+
+
+class _LinePoint(NamedTuple):
+    """The nearest line point of every end that has one: the end (position in :class:`_Ends`),
+    its distance, whether it is interior to its line, and the point as a split event."""
+
+    end: np.ndarray
+    dist: np.ndarray
+    interior: np.ndarray
+    ev: nd.Events
+
+
+class _NearNodes(NamedTuple):
+    """Per end: the nearest node of a candidate line, and the nearest one ahead of the end
+    (-1 / inf where none)."""
+
+    node: np.ndarray
+    node_d: np.ndarray
+    ahead: np.ndarray
+    ahead_d: np.ndarray
+
+
+def _dangling_ends(deg: np.ndarray, u: np.ndarray, v: np.ndarray) -> _Ends:
+    """The nodes of degree 1 with the line they end and its other node, ordered by node."""
+    lines = np.arange(len(u))
     m1 = deg[u] == 1
     m2 = (deg[v] == 1) & (u != v)
     end = np.concatenate([u[m1], v[m2]])
     own = np.concatenate([lines[m1], lines[m2]])
     far = np.concatenate([v[m1], u[m2]])
-    if len(end) == 0:
-        return empty
     order = np.argsort(end, kind="stable")
-    end, own, far = end[order], own[order], far[order]
+    return _Ends(end[order], own[order], far[order])
+
+
+def _line_points_near_ends(
+    ls: nd.LineSet,
+    u: np.ndarray,
+    v: np.ndarray,
+    node_xy: np.ndarray,
+    ends: _Ends,
+    tol: float,
+) -> tuple[np.ndarray, nd.Events, np.ndarray]:
+    """Points on other lines within ``tol`` of each end: the end, the point (as an event) and
+    the distance. Lines through the end's other node are not candidates (an overshoot's stub
+    must not heal back onto its own junction)."""
     tree, rows = nd.segment_tree(ls)
-    ip, cand, dist = nd.within_on_segments(ls, tree, rows, node_xy[end], tol)
+    ip, cand, dist = nd.within_on_segments(ls, tree, rows, node_xy[ends.node], tol)
     cl = cand.line
-    keep = (u[cl] != far[ip]) & (v[cl] != far[ip]) & (cl != own[ip])
-    ip, cand, dist = ip[keep], cand.take(np.flatnonzero(keep)), dist[keep]
-    if len(ip) == 0:
-        return empty
-    cand, interior = nd.normalise_events(ls, cand, snap=_VERTEX_SNAP_M)
-    # nearest line point per end
+    keep = (u[cl] != ends.far[ip]) & (v[cl] != ends.far[ip]) & (cl != ends.own[ip])
+    return ip[keep], cand.take(np.flatnonzero(keep)), dist[keep]
+
+
+def _nearest_line_point(ip: np.ndarray, cand: nd.Events, dist: np.ndarray) -> np.ndarray:
+    """Index of the nearest candidate point of every end that has one, in end order."""
     o = np.lexsort((cand.k, cand.line, dist, ip))
     first = np.ones(len(o), dtype=bool)
     first[1:] = ip[o][1:] != ip[o][:-1]
-    best = o[first]
-    b_end = ip[best]
-    b_dist = dist[best]
-    b_interior = interior[best]
-    b_ev = cand.take(best)
-    # nodes of candidate lines, and whether they lie ahead of the dangling end (a gap left by a
-    # line that stops short of a junction: the junction is straight ahead)
-    a_xy = node_xy[end]
-    at_start = end == u[own]
+    return o[first]
+
+
+def _end_directions(ls: nd.LineSet, u: np.ndarray, ends: _Ends) -> np.ndarray:
+    """Unit vector in which each dangling line points at its dangling end."""
+    own = ends.own
+    at_start = ends.node == u[own]
     r_end = np.where(at_start, ls.offsets[own], ls.offsets[own + 1] - 1)
     r_nb = np.where(at_start, ls.offsets[own] + 1, ls.offsets[own + 1] - 2)
     direction = ls.xy[r_end] - ls.xy[r_nb]
     direction /= np.maximum(np.hypot(*direction.T), 1e-12)[:, None]
+    return direction
+
+
+def _nodes_near_ends(
+    ls: nd.LineSet,
+    u: np.ndarray,
+    v: np.ndarray,
+    node_xy: np.ndarray,
+    ends: _Ends,
+    ip: np.ndarray,
+    cand_line: np.ndarray,
+    tol: float,
+) -> _NearNodes:
+    """Nodes of the candidate lines within ``tol`` of each end, nearest overall and nearest
+    ahead (a gap left by a line that stops short of a junction: the junction is straight
+    ahead)."""
+    direction = _end_directions(ls, u, ends)
+    a_xy = node_xy[ends.node]
     n_ip = np.concatenate([ip, ip])
-    n_node = np.concatenate([u[cand.line], v[cand.line]])
+    n_node = np.concatenate([u[cand_line], v[cand_line]])
     off = node_xy[n_node] - a_xy[n_ip]
     n_d = np.hypot(*off.T)
-    ok = (n_d <= tol) & (n_node != end[n_ip])
+    ok = (n_d <= tol) & (n_node != ends.node[n_ip])
     n_ip, n_node, n_d, off = n_ip[ok], n_node[ok], n_d[ok], off[ok]
     cos = np.einsum("ij,ij->i", off, direction[n_ip]) / np.maximum(n_d, 1e-12)
-    node_of_end, node_d = _nearest_node_per_end(len(end), n_ip, n_node, n_d)
+    n_ends = len(ends.node)
+    node_of_end, node_d = _nearest_node_per_end(n_ends, n_ip, n_node, n_d)
     ahead_of_end, ahead_d = _nearest_node_per_end(
-        len(end), *(x[cos >= _AHEAD_COS] for x in (n_ip, n_node, n_d))
+        n_ends, *(x[cos >= _AHEAD_COS] for x in (n_ip, n_node, n_d))
     )
-    # choose per end: the line point when it falls on a line end (that node); else a node ahead
-    # unless the connector would run through the nearest line point; else a node that is not
-    # much farther than the nearest line point; else the line point itself
+    return _NearNodes(node_of_end, node_d, ahead_of_end, ahead_d)
+
+
+def _choose_targets(
+    u: np.ndarray,
+    v: np.ndarray,
+    node_xy: np.ndarray,
+    a_xy: np.ndarray,
+    point: _LinePoint,
+    near: _NearNodes,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per nearest line point: the target node (-1: the line point itself) and the gap length.
+
+    The line point when it falls on a line end (that node); else a node ahead unless the
+    connector would run through the nearest line point; else a node that is not much farther
+    than the nearest line point; else the line point itself.
+    """
+    b_end, b_dist, b_ev = point.end, point.dist, point.ev
     tgt_node = np.full(len(b_end), -1, dtype=np.int64)
-    at_end_node = ~b_interior
+    at_end_node = ~point.interior
     ln = b_ev.line[at_end_node]
     tgt_node[at_end_node] = np.where(b_ev.k[at_end_node] == 0, u[ln], v[ln])
-    ahead = ahead_of_end[b_end]
+    ahead = near.ahead[b_end]
     ahead_xy = node_xy[np.maximum(ahead, 0)]
     a_b = a_xy[b_end]
     _, q_off, _, _ = nd.point_segment(
         b_ev.x, b_ev.y, a_b[:, 0], a_b[:, 1], ahead_xy[:, 0], ahead_xy[:, 1]
     )
-    through = (q_off <= _VERTEX_SNAP_M) & (b_dist < ahead_d[b_end] - _VERTEX_SNAP_M)
+    through = (q_off <= _VERTEX_SNAP_M) & (b_dist < near.ahead_d[b_end] - _VERTEX_SNAP_M)
     use_ahead = (tgt_node < 0) & (ahead >= 0) & ~through
     tgt_node[use_ahead] = ahead[use_ahead]
     prefer = (
         (tgt_node < 0)
-        & (node_of_end[b_end] >= 0)
-        & (node_d[b_end] <= _NODE_PREFERENCE * b_dist + 1.0)
+        & (near.node[b_end] >= 0)
+        & (near.node_d[b_end] <= _NODE_PREFERENCE * b_dist + 1.0)
     )
-    tgt_node[prefer] = node_of_end[b_end[prefer]]
+    tgt_node[prefer] = near.node[b_end[prefer]]
     node_gap = np.hypot(*(node_xy[np.maximum(tgt_node, 0)] - a_b).T)
-    tgt_dist = np.where(tgt_node >= 0, node_gap, b_dist)
-    # accept shortest first; an end that became connected as someone's target stays as it is
+    return tgt_node, np.where(tgt_node >= 0, node_gap, b_dist)
+
+
+def _accept_shortest_first(
+    deg: np.ndarray, end_node: np.ndarray, tgt_node: np.ndarray, tgt_dist: np.ndarray
+) -> np.ndarray:
+    """The connectors accepted shortest first (ordered by dangling node); an end that became
+    connected as someone's target stays as it is."""
     deg_now = deg.copy()
     accepted: list[int] = []
-    for i in np.lexsort((end[b_end], tgt_dist)).tolist():
-        a = end[b_end[i]]
+    for i in np.lexsort((end_node, tgt_dist)).tolist():
+        a = end_node[i]
         t = tgt_node[i]
         if deg_now[a] > 1 or t == a:
             continue
@@ -521,15 +621,7 @@ def _heal(
             deg_now[t] += 1
         accepted.append(i)
     acc = np.asarray(accepted, dtype=np.int64)
-    acc = acc[np.argsort(end[b_end[acc]], kind="stable")]
-    on_line = acc[tgt_node[acc] < 0]
-    split_ev = b_ev.take(on_line)
-    tgt_xy = np.where(
-        (tgt_node[acc] >= 0)[:, None],
-        node_xy[np.maximum(tgt_node[acc], 0)],
-        np.column_stack([b_ev.x[acc], b_ev.y[acc]]),
-    )
-    return split_ev, end[b_end[acc]], own[b_end[acc]], tgt_xy
+    return acc[np.argsort(end_node[acc], kind="stable")]
 
 
 def _nearest_node_per_end(
@@ -1158,29 +1250,60 @@ def _finalise(
     ls = work.ls
     u, v, site_node, node_xy = nd.assign_nodes(ls, site_pts)
     length = ls.lengths()
+    keep, n_loops = _kept_edges(work, u, v, length)
+    report["self_loops_dropped"] = n_loops
+    report["duplicates_dropped"] = int(len(u) - n_loops - len(keep))
+    node_xy, eu, ev, site_node = _renumber_nodes(node_xy, u[keep], v[keep], site_node)
+    edges = _edge_frame(work, keep, eu, ev, length[keep], attrs, metric)
+    nodes, ncomp = _node_frame(node_xy, eu, ev, metric)
+    report["components_final"] = ncomp
+    report["nodes"] = len(node_xy)
+    report["edges"] = len(edges)
+    report["road_km"] = float(length[keep][work.kind[keep] == _ROAD].sum() / 1000.0)
+    return edges, nodes, site_node
+
+
+def _kept_edges(
+    work: _Work, u: np.ndarray, v: np.ndarray, length: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """The lines kept as edges, in edge order (by node pair), and the number of self-loops.
+
+    Parallel roads between the same two nodes are kept (a longer one may avoid a forest or a
+    highway); only duplicates (same ends, same length to the millimetre) are dropped.
+    """
     loop = u == v
     a, b = np.minimum(u, v), np.maximum(u, v)
     order = np.lexsort((np.arange(len(u)), work.cid, work.kind, length, b, a))
     order = order[~loop[order]]
-    # parallel roads between the same two nodes are kept (a longer one may avoid a forest or a
-    # highway); only duplicates (same ends, same length to the millimetre) are dropped
     first = np.ones(len(order), dtype=bool)
     same_ends = (a[order][1:] == a[order][:-1]) & (b[order][1:] == b[order][:-1])
     first[1:] = ~(same_ends & (np.abs(np.diff(length[order])) < 1e-3))
-    keep = order[first]
-    report["self_loops_dropped"] = int(loop.sum())
-    report["duplicates_dropped"] = int(len(order) - len(keep))
-    # renumber: nodes left without an edge or a site (after dropping loops) disappear
+    return order[first], int(loop.sum())
+
+
+def _renumber_nodes(
+    node_xy: np.ndarray, u: np.ndarray, v: np.ndarray, site_node: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Drop nodes left without an edge or a site; the kept coordinates and renumbered ends."""
     used = np.zeros(len(node_xy), dtype=bool)
-    used[u[keep]] = True
-    used[v[keep]] = True
+    used[u] = True
+    used[v] = True
     used[site_node] = True
     new_id = np.cumsum(used) - 1
-    node_xy = node_xy[used]
-    eu, ev = new_id[u[keep]], new_id[v[keep]]
-    site_node = new_id[site_node]
+    return node_xy[used], new_id[u], new_id[v], new_id[site_node]
+
+
+def _edge_frame(
+    work: _Work,
+    keep: np.ndarray,
+    eu: np.ndarray,
+    ev: np.ndarray,
+    length: np.ndarray,
+    attrs: pd.DataFrame,
+    metric: pyproj.CRS,
+) -> gpd.GeoDataFrame:
+    """The ``edges`` table of the kept lines, with the attributes of their source roads."""
     esrc = work.src[keep]
-    ekind = work.kind[keep]
     has_src = esrc >= 0
     cols = {}
     for c in ("road_class", "name", "ref"):
@@ -1191,16 +1314,23 @@ def _finalise(
         {
             "u": eu,
             "v": ev,
-            "length": length[keep],
-            "kind": np.asarray(KINDS, dtype=object)[ekind],
+            "length": length,
+            "kind": np.asarray(KINDS, dtype=object)[work.kind[keep]],
             **cols,
             "healed": work.healed[keep],
             "source": esrc,
         },
-        geometry=ls.subset(keep).geometries(),
+        geometry=work.ls.subset(keep).geometries(),
         crs=metric,
     )
     edges.index.name = "edge_id"
+    return edges
+
+
+def _node_frame(
+    node_xy: np.ndarray, eu: np.ndarray, ev: np.ndarray, metric: pyproj.CRS
+) -> tuple[gpd.GeoDataFrame, int]:
+    """The ``nodes`` table (coordinates, degree, component) and the number of components."""
     n = len(node_xy)
     ncomp, lab = _components(n, eu, ev)
     nodes = gpd.GeoDataFrame(
@@ -1214,8 +1344,4 @@ def _finalise(
         crs=metric,
     )
     nodes.index.name = "node"
-    report["components_final"] = ncomp
-    report["nodes"] = n
-    report["edges"] = len(edges)
-    report["road_km"] = float(length[keep][ekind == _ROAD].sum() / 1000.0)
-    return edges, nodes, site_node
+    return nodes, ncomp

@@ -471,10 +471,26 @@ def _split_values(layer: RowLayer, index: pd.Index) -> pd.Series:
 
 
 def _prepare(layer: RowLayer, crs: pyproj.CRS) -> _Prepared:
+    """The layer in ``crs`` dissolved into pieces, overall and per split value (cached per
+    CRS)."""
     key = crs.to_wkt()
     cached = layer._cache.get(key)
     if cached is not None:
         return cached
+    data = _valid_features(layer, crs)
+    geoms = np.asarray(data.geometry.values, dtype=object)
+    labels, codes = _split_codes(layer, data.index)
+    if layer.kind == "area":
+        prepared = _prepare_areas(layer, data.index, geoms, labels, codes)
+    else:
+        prepared = _prepare_lines(layer, data.index, geoms, labels, codes)
+    layer._cache.clear()
+    layer._cache[key] = prepared
+    return prepared
+
+
+def _valid_features(layer: RowLayer, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+    """The layer's features that have a geometry (a warning counts the others), in ``crs``."""
     data = layer.data
     valid = data.geometry.notna() & ~data.geometry.is_empty
     if not valid.all():
@@ -488,88 +504,110 @@ def _prepare(layer: RowLayer, crs: pyproj.CRS) -> _Prepared:
         raise CRSError(f"right-of-way layer {layer.name!r} has no CRS")
     if not pyproj.CRS.from_user_input(data.crs).equals(crs):
         data = data.to_crs(crs)
-    geoms = np.asarray(data.geometry.values, dtype=object)
-    types = shapely.get_type_id(geoms)
-    split = _split_values(layer, data.index).to_numpy()
-    labels, codes = (
-        np.unique(split.astype(str), return_inverse=True)
-        if len(split)
-        else (
-            np.array([""], dtype=object),
-            np.empty(0, dtype=np.int64),
+    return data
+
+
+def _split_codes(layer: RowLayer, index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted split labels, and the code (label position) of every feature."""
+    split = _split_values(layer, index).to_numpy()
+    if not len(split):
+        return np.array([""], dtype=object), np.empty(0, dtype=np.int64)
+    return np.unique(split.astype(str), return_inverse=True)
+
+
+def _prepare_areas(
+    layer: RowLayer, index: pd.Index, geoms: np.ndarray, labels: np.ndarray, codes: np.ndarray
+) -> _Prepared:
+    """Polygons (repaired where invalid) dissolved into pieces, overall and per split value."""
+    bad = ~np.isin(shapely.get_type_id(geoms), (3, 6, 7))
+    if bad.any():
+        raise GeometryTypeError(
+            f"right-of-way layer {layer.name!r} is an area layer but feature "
+            f"{index[np.argmax(bad)]!r} is a {geoms[bad][0].geom_type} "
+            "(not a polygon); use kind='line' for lines"
         )
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        logger.warning(
+            "right-of-way layer %r: %d invalid polygons repaired with make_valid",
+            layer.name,
+            int(invalid.sum()),
+        )
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid])
+    polys, pcode = _polygons_per_code(geoms, codes)
+    pieces, _ = geom.dissolved_pieces(polys)
+    split_pieces, split_code = geom.dissolved_pieces(polys, pcode)
+    return _Prepared(labels, pieces, split_pieces, split_code)
+
+
+def _polygons_per_code(geoms: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The polygons of the features, exploded split value by split value, with their code."""
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    part_code = codes[idx] if len(idx) else np.empty(0, dtype=np.int64)
+    poly_list, code_list = [], []
+    for c in np.unique(part_code):
+        p = geom.explode_polygons(parts[part_code == c])
+        poly_list.append(p)
+        code_list.append(np.full(len(p), c))
+    polys = np.concatenate(poly_list) if poly_list else np.empty(0, dtype=object)
+    pcode = np.concatenate(code_list) if code_list else np.empty(0, dtype=np.int64)
+    return polys, pcode
+
+
+def _prepare_lines(
+    layer: RowLayer, index: pd.Index, geoms: np.ndarray, labels: np.ndarray, codes: np.ndarray
+) -> _PreparedLines:
+    """Lines merged per split value, and their corridors dissolved into pieces, overall and
+    per split value."""
+    bad = ~np.isin(shapely.get_type_id(geoms), (1, 5))
+    if bad.any():
+        raise GeometryTypeError(
+            f"right-of-way layer {layer.name!r} is a line layer but feature "
+            f"{index[np.argmax(bad)]!r} is not a (Multi)LineString; use kind='area' for "
+            "polygons"
+        )
+    lines, line_code, line_rank, nlines = _merged_lines_per_code(layer, geoms, codes, len(labels))
+    half = layer._width_m / 2
+    buffers = shapely.buffer(lines, half, quad_segs=8, cap_style="flat")
+    pieces, _ = geom.dissolved_pieces(buffers)
+    split_pieces, split_code = geom.dissolved_pieces(buffers, line_code)
+    code_lines = np.empty(len(labels), dtype=object)
+    for c in range(len(labels)):
+        code_lines[c] = shapely.multilinestrings(lines[line_code == c])
+    return _PreparedLines(
+        labels,
+        pieces,
+        split_pieces,
+        split_code,
+        lines,
+        line_code,
+        line_rank,
+        code_lines,
+        nlines,
     )
-    if layer.kind == "area":
-        bad = ~np.isin(types, (3, 6, 7))
-        if bad.any():
-            raise GeometryTypeError(
-                f"right-of-way layer {layer.name!r} is an area layer but feature "
-                f"{data.index[np.argmax(bad)]!r} is a {geoms[bad][0].geom_type} "
-                "(not a polygon); use kind='line' for lines"
-            )
-        invalid = ~shapely.is_valid(geoms)
-        if invalid.any():
-            logger.warning(
-                "right-of-way layer %r: %d invalid polygons repaired with make_valid",
-                layer.name,
-                int(invalid.sum()),
-            )
-            geoms = geoms.copy()
-            geoms[invalid] = shapely.make_valid(geoms[invalid])
-        parts, idx = shapely.get_parts(geoms, return_index=True)
-        part_code = codes[idx] if len(idx) else np.empty(0, dtype=np.int64)
-        poly_list, code_list = [], []
-        for c in np.unique(part_code):
-            p = geom.explode_polygons(parts[part_code == c])
-            poly_list.append(p)
-            code_list.append(np.full(len(p), c))
-        polys = np.concatenate(poly_list) if poly_list else np.empty(0, dtype=object)
-        pcode = np.concatenate(code_list) if code_list else np.empty(0, dtype=np.int64)
-        pieces, _ = geom.dissolved_pieces(polys)
-        split_pieces, split_code = geom.dissolved_pieces(polys, pcode)
-        prepared = _Prepared(labels, pieces, split_pieces, split_code)
-    else:
-        bad = ~np.isin(types, (1, 5))
-        if bad.any():
-            raise GeometryTypeError(
-                f"right-of-way layer {layer.name!r} is a line layer but feature "
-                f"{data.index[np.argmax(bad)]!r} is not a (Multi)LineString; use kind='area' for "
-                "polygons"
-            )
-        parts, idx = geom.explode_lines(geoms)
-        part_code = codes[idx] if len(idx) else np.empty(0, dtype=np.int64)
-        lines_list, code_list, rank_list = [], [], []
-        nlines = np.zeros(len(labels), dtype=np.int64)
-        for c in range(len(labels)):
-            merged = geom.merge_lines(parts[part_code == c], layer.join_gap_m)
-            lines_list.append(merged)
-            code_list.append(np.full(len(merged), c, dtype=np.int64))
-            rank_list.append(np.arange(len(merged)))
-            nlines[c] = len(merged)
-        lines = np.concatenate(lines_list) if lines_list else np.empty(0, dtype=object)
-        line_code = np.concatenate(code_list) if code_list else np.empty(0, dtype=np.int64)
-        line_rank = np.concatenate(rank_list) if rank_list else np.empty(0, dtype=np.int64)
-        half = layer._width_m / 2
-        buffers = shapely.buffer(lines, half, quad_segs=8, cap_style="flat")
-        pieces, _ = geom.dissolved_pieces(buffers)
-        split_pieces, split_code = geom.dissolved_pieces(buffers, line_code)
-        code_lines = np.empty(len(labels), dtype=object)
-        for c in range(len(labels)):
-            code_lines[c] = shapely.multilinestrings(lines[line_code == c])
-        prepared = _PreparedLines(
-            labels,
-            pieces,
-            split_pieces,
-            split_code,
-            lines,
-            line_code,
-            line_rank,
-            code_lines,
-            nlines,
-        )
-    layer._cache.clear()
-    layer._cache[key] = prepared
-    return prepared
+
+
+def _merged_lines_per_code(
+    layer: RowLayer, geoms: np.ndarray, codes: np.ndarray, n_codes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The features' lines merged split value by split value (across gaps up to
+    ``join_gap_m``): the merged lines, their code, their rank within the code and the number
+    of lines per code."""
+    parts, idx = geom.explode_lines(geoms)
+    part_code = codes[idx] if len(idx) else np.empty(0, dtype=np.int64)
+    lines_list, code_list, rank_list = [], [], []
+    nlines = np.zeros(n_codes, dtype=np.int64)
+    for c in range(n_codes):
+        merged = geom.merge_lines(parts[part_code == c], layer.join_gap_m)
+        lines_list.append(merged)
+        code_list.append(np.full(len(merged), c, dtype=np.int64))
+        rank_list.append(np.arange(len(merged)))
+        nlines[c] = len(merged)
+    lines = np.concatenate(lines_list) if lines_list else np.empty(0, dtype=object)
+    line_code = np.concatenate(code_list) if code_list else np.empty(0, dtype=np.int64)
+    line_rank = np.concatenate(rank_list) if rank_list else np.empty(0, dtype=np.int64)
+    return lines, line_code, line_rank, nlines
 
 
 # ---------------------------------------------------------------------------- input checks
@@ -847,6 +885,8 @@ def _chainage_note(layer: RowLayer, prep: _PreparedLines, line: int) -> str:
 
 
 def _flag_line(layer: RowLayer, prep: _PreparedLines, info: _Routes) -> tuple[dict, list[dict]]:
+    """Measure the routes against a line layer: per-segment columns (refs, crossings, length
+    along) and the crossing and parallel-run items."""
     n = len(info.geoms)
     name = layer.name
     half = layer._width_m / 2
@@ -855,22 +895,50 @@ def _flag_line(layer: RowLayer, prep: _PreparedLines, info: _Routes) -> tuple[di
     crossings = np.zeros(n, dtype=np.int64)
     along_seg = np.zeros(n)
     items: list[dict] = []
-    if not parts.n_comp:
-        columns[f"{name}_crossings"] = crossings
-        columns[f"along_{name}_m"] = along_seg
-        return columns, items
-    m = len(parts.seg)
-    e_part = parts.end_part
-    e_code = parts.code[e_part]
-    e_comp = parts.comp[e_part]
-    e_seg = parts.seg[e_part]
-    # exits: leaves on the corridor boundary
+    if parts.n_comp:
+        exits = _corridor_exits(parts, prep, half)
+        runs = _corridor_runs(parts, exits, half)
+        np.add.at(along_seg, runs.pair_seg, runs.pair_along)
+        ex = exits[_crossing_exits(parts, prep, info, exits)]
+        comp_code = np.zeros(parts.n_comp, dtype=np.int64)
+        comp_code[parts.comp] = parts.code
+        # a short run on a piece that crosses the line is applied for with its crossing(s)
+        with_crossing = np.zeros(parts.n_comp, dtype=bool)
+        with_crossing[parts.comp[parts.end_part[ex]]] = True
+        short = (runs.run > 0) & (runs.run < layer._min_along) & with_crossing
+        np.add.at(crossings, parts.seg[parts.end_part[ex]], 1)
+        items += _crossing_items(layer, prep, info, parts, runs, ex, comp_code, short)
+        long_runs = np.flatnonzero((runs.run > 0) & ~short)
+        items += _along_items(layer, prep, info, parts, runs, long_runs, comp_code)
+    columns[f"{name}_crossings"] = crossings
+    columns[f"along_{name}_m"] = along_seg
+    return columns, items
+
+
+@dataclass
+class _CorridorRuns:
+    """Length along a line layer per (component, segment) pair of clipped route parts."""
+
+    pair_comp: np.ndarray
+    pair_seg: np.ndarray
+    part_pair: np.ndarray  # the pair of each part
+    pair_along: np.ndarray  # inside length less half a width per exit (0 below tolerance)
+    run: np.ndarray  # along length per component
+
+
+def _corridor_exits(parts: _Parts, prep: _PreparedLines, half: float) -> np.ndarray:
+    """Part ends (positions in ``parts.end_*``) where a route leaves the corridor: leaves on
+    the corridor boundary (or inside it, where the route itself does not end)."""
     cand = np.flatnonzero(parts.end_leaf)
+    e_code = parts.code[parts.end_part]
     dist = shapely.distance(shapely.points(parts.end_xy[cand]), prep.code_lines[e_code[cand]])
     on_edge = dist >= half - 0.1
-    exits = cand[~parts.end_at_seg_end[cand] | on_edge]
-    # along length per (segment, component): inside length less half a width per exit
-    exit_count = np.bincount(e_part[exits], minlength=m)
+    return cand[~parts.end_at_seg_end[cand] | on_edge]
+
+
+def _corridor_runs(parts: _Parts, exits: np.ndarray, half: float) -> _CorridorRuns:
+    """Along length per (component, segment): inside length less half a width per exit."""
+    exit_count = np.bincount(parts.end_part[exits], minlength=len(parts.seg))
     key = np.c_[parts.comp, parts.seg]
     pairs, inv = np.unique(key, axis=0, return_inverse=True)
     inv = inv.ravel()
@@ -878,114 +946,152 @@ def _flag_line(layer: RowLayer, prep: _PreparedLines, info: _Routes) -> tuple[di
     pair_exits = np.bincount(inv, weights=exit_count)
     pair_along = np.maximum(pair_len - pair_exits * half, 0.0)
     pair_along[pair_along < ALONG_TOLERANCE_M] = 0.0
-    np.add.at(along_seg, pairs[:, 1], pair_along)
     run = np.bincount(pairs[:, 0], weights=pair_along, minlength=parts.n_comp)
-    # sides of exits
-    x_line, x_at = _locate(prep, e_code[exits], parts.end_xy[exits])
+    return _CorridorRuns(pairs[:, 0], pairs[:, 1], inv, pair_along, run)
+
+
+def _run_segments(runs: _CorridorRuns, c: int) -> list[int]:
+    """The segments with length along the line in component ``c``."""
+    return sorted(set(runs.pair_seg[(runs.pair_comp == c) & (runs.pair_along > 0)].tolist()))
+
+
+def _crossing_exits(
+    parts: _Parts, prep: _PreparedLines, info: _Routes, exits: np.ndarray
+) -> np.ndarray:
+    """Which exits cross the line: those of a component with exits on both sides that lie
+    on the side opposite its trench side."""
+    x_comp = parts.comp[parts.end_part[exits]]
+    x_line, x_at = _locate(prep, parts.code[parts.end_part[exits]], parts.end_xy[exits])
     side = geom.side_of(parts.end_xy[exits], prep.lines[x_line], x_at)
-    x_comp = e_comp[exits]
     n_left = np.bincount(x_comp[side > 0], minlength=parts.n_comp)
     n_right = np.bincount(x_comp[side < 0], minlength=parts.n_comp)
     both = (n_left > 0) & (n_right > 0)
     trench = np.where(n_left > n_right, 1, -1)
     tie = both & (n_left == n_right)
     if tie.any():
-        x_seg = e_seg[exits]
-        order = np.lexsort(
-            (
-                parts.end_xy[exits][:, 1],
-                parts.end_xy[exits][:, 0],
-                x_seg,
-                -info.n_gps[x_seg],
-                side == 0,
-                x_comp,
-            )
+        _break_side_ties(trench, tie, parts, info, exits, side)
+    return both[x_comp] & (side == -trench[x_comp]) & (side != 0)
+
+
+def _break_side_ties(
+    trench: np.ndarray,
+    tie: np.ndarray,
+    parts: _Parts,
+    info: _Routes,
+    exits: np.ndarray,
+    side: np.ndarray,
+) -> None:
+    """Set the trench side of components with as many exits on each side (``tie``) to the
+    side of their most upstream exit (in place)."""
+    x_comp = parts.comp[parts.end_part[exits]]
+    x_seg = parts.seg[parts.end_part[exits]]
+    order = np.lexsort(
+        (
+            parts.end_xy[exits][:, 1],
+            parts.end_xy[exits][:, 0],
+            x_seg,
+            -info.n_gps[x_seg],
+            side == 0,
+            x_comp,
         )
-        first = order[np.r_[True, x_comp[order][1:] != x_comp[order][:-1]]]
-        trench[x_comp[first]] = np.where(tie[x_comp[first]], side[first], trench[x_comp[first]])
-    crossing_exit = both[x_comp] & (side == -trench[x_comp]) & (side != 0)
-    # geometry of each component, to find where each crossing branch meets the line
+    )
+    first = order[np.r_[True, x_comp[order][1:] != x_comp[order][:-1]]]
+    trench[x_comp[first]] = np.where(tie[x_comp[first]], side[first], trench[x_comp[first]])
+
+
+def _crossing_items(
+    layer: RowLayer,
+    prep: _PreparedLines,
+    info: _Routes,
+    parts: _Parts,
+    runs: _CorridorRuns,
+    ex: np.ndarray,
+    comp_code: np.ndarray,
+    short: np.ndarray,
+) -> list[dict]:
+    """One ``crossing`` item per crossing exit ``ex``, placed where its branch meets the line
+    (a short run of its component is applied for with it)."""
+    if not len(ex):
+        return []
     order_parts = np.argsort(parts.comp, kind="stable")
     comp_geom = shapely.multilinestrings(parts.geoms[order_parts], indices=parts.comp[order_parts])
-    comp_code = np.zeros(parts.n_comp, dtype=np.int64)
-    comp_code[parts.comp] = parts.code
-    cx = np.flatnonzero(crossing_exit)
-    # a short run on a piece that crosses the line is applied for with its crossing(s)
-    with_crossing = np.zeros(parts.n_comp, dtype=bool)
-    with_crossing[x_comp[cx]] = True
-    short = (run > 0) & (run < layer._min_along) & with_crossing
-    pair_comp, pair_seg = pairs[:, 0], pairs[:, 1]
-
-    def run_segments(c: int) -> list[int]:
-        return sorted(set(pair_seg[(pair_comp == c) & (pair_along > 0)].tolist()))
-
-    if len(cx):
-        ex = exits[cx]
-        xc = x_comp[cx]
-        contact = shapely.intersection(comp_geom[xc], prep.code_lines[comp_code[xc]])
-        target = np.where(shapely.is_empty(contact), prep.code_lines[comp_code[xc]], contact)
-        pts = shapely.points(parts.end_xy[ex])
-        where = shapely.get_coordinates(shapely.get_point(shapely.shortest_line(target, pts), 0))
-        c_line, c_at = _locate(prep, comp_code[xc], where)
-        for k in range(len(cx)):
-            seg = e_seg[ex[k]]
-            crossings[seg] += 1
-            segs = sorted({int(seg), *(run_segments(xc[k]) if short[xc[k]] else ())})
-            items.append(
-                {
-                    "layer": name,
-                    "authority": layer.authority,
-                    "sub_authority": str(prep.labels[comp_code[xc[k]]]),
-                    "kind": "crossing",
-                    "pop_id": info.pop[seg],
-                    "segment_id": info.seg_id[seg],
-                    "segment_ids": _join_ids(info.seg_id[segs].tolist()),
-                    "gp_ids": _gp_union(info, segs),
-                    "length_m": 0.0,
-                    "chainage_km": float(c_at[k]) / 1000,
-                    "chainage_note": _chainage_note(layer, prep, int(c_line[k])),
-                    "geometry": shapely.Point(where[k]),
-                }
-            )
-    # parallel runs
-    runs = np.flatnonzero((run > 0) & ~short)
-    if len(runs):
-        coords, v_part = shapely.get_coordinates(parts.geoms, return_index=True)
-        v_comp = parts.comp[v_part]
-        keep = np.isin(v_comp, runs)
-        coords, v_part, v_comp = coords[keep], v_part[keep], v_comp[keep]
-        v_line, v_at = _locate(prep, parts.code[v_part], coords)
-        v_dist = shapely.distance(shapely.points(coords), prep.lines[v_line])
-        outer = v_dist >= half - 0.1
-        v_pair = inv[v_part]
-        transverse = pair_along[v_pair] <= 0
-        order = np.lexsort(
-            (coords[:, 1], coords[:, 0], transverse, v_at, prep.line_rank[v_line], outer, v_comp)
+    xc = parts.comp[parts.end_part[ex]]
+    contact = shapely.intersection(comp_geom[xc], prep.code_lines[comp_code[xc]])
+    target = np.where(shapely.is_empty(contact), prep.code_lines[comp_code[xc]], contact)
+    pts = shapely.points(parts.end_xy[ex])
+    where = shapely.get_coordinates(shapely.get_point(shapely.shortest_line(target, pts), 0))
+    c_line, c_at = _locate(prep, comp_code[xc], where)
+    items = []
+    for k in range(len(ex)):
+        seg = parts.seg[parts.end_part[ex[k]]]
+        segs = sorted({int(seg), *(_run_segments(runs, xc[k]) if short[xc[k]] else ())})
+        items.append(
+            {
+                "layer": layer.name,
+                "authority": layer.authority,
+                "sub_authority": str(prep.labels[comp_code[xc[k]]]),
+                "kind": "crossing",
+                "pop_id": info.pop[seg],
+                "segment_id": info.seg_id[seg],
+                "segment_ids": _join_ids(info.seg_id[segs].tolist()),
+                "gp_ids": _gp_union(info, segs),
+                "length_m": 0.0,
+                "chainage_km": float(c_at[k]) / 1000,
+                "chainage_note": _chainage_note(layer, prep, int(c_line[k])),
+                "geometry": shapely.Point(where[k]),
+            }
         )
-        first = order[np.r_[True, v_comp[order][1:] != v_comp[order][:-1]]]
-        for v in first:
-            c = v_comp[v]
-            segs = run_segments(c)
-            seg = parts.seg[v_part[v]]
-            items.append(
-                {
-                    "layer": name,
-                    "authority": layer.authority,
-                    "sub_authority": str(prep.labels[comp_code[c]]),
-                    "kind": "along",
-                    "pop_id": info.pop[seg],
-                    "segment_id": info.seg_id[seg],
-                    "segment_ids": _join_ids(info.seg_id[segs].tolist()),
-                    "gp_ids": _gp_union(info, segs),
-                    "length_m": float(run[c]),
-                    "chainage_km": float(v_at[v]) / 1000,
-                    "chainage_note": _chainage_note(layer, prep, int(v_line[v])),
-                    "geometry": shapely.Point(coords[v]),
-                }
-            )
-    columns[f"{name}_crossings"] = crossings
-    columns[f"along_{name}_m"] = along_seg
-    return columns, items
+    return items
+
+
+def _along_items(
+    layer: RowLayer,
+    prep: _PreparedLines,
+    info: _Routes,
+    parts: _Parts,
+    runs: _CorridorRuns,
+    long_runs: np.ndarray,
+    comp_code: np.ndarray,
+) -> list[dict]:
+    """One ``along`` item per parallel run (component) ``long_runs``, placed at its first
+    vertex along the line (outer vertices and runs along rather than across first)."""
+    if not len(long_runs):
+        return []
+    half = layer._width_m / 2
+    coords, v_part = shapely.get_coordinates(parts.geoms, return_index=True)
+    v_comp = parts.comp[v_part]
+    keep = np.isin(v_comp, long_runs)
+    coords, v_part, v_comp = coords[keep], v_part[keep], v_comp[keep]
+    v_line, v_at = _locate(prep, parts.code[v_part], coords)
+    v_dist = shapely.distance(shapely.points(coords), prep.lines[v_line])
+    outer = v_dist >= half - 0.1
+    transverse = runs.pair_along[runs.part_pair[v_part]] <= 0
+    order = np.lexsort(
+        (coords[:, 1], coords[:, 0], transverse, v_at, prep.line_rank[v_line], outer, v_comp)
+    )
+    first = order[np.r_[True, v_comp[order][1:] != v_comp[order][:-1]]]
+    items = []
+    for v in first:
+        c = v_comp[v]
+        segs = _run_segments(runs, c)
+        seg = parts.seg[v_part[v]]
+        items.append(
+            {
+                "layer": layer.name,
+                "authority": layer.authority,
+                "sub_authority": str(prep.labels[comp_code[c]]),
+                "kind": "along",
+                "pop_id": info.pop[seg],
+                "segment_id": info.seg_id[seg],
+                "segment_ids": _join_ids(info.seg_id[segs].tolist()),
+                "gp_ids": _gp_union(info, segs),
+                "length_m": float(runs.run[c]),
+                "chainage_km": float(v_at[v]) / 1000,
+                "chainage_note": _chainage_note(layer, prep, int(v_line[v])),
+                "geometry": shapely.Point(coords[v]),
+            }
+        )
+    return items
 
 
 _KIND_ORDER = {"entry": 0, "crossing": 1, "along": 2}
