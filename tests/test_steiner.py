@@ -1,4 +1,8 @@
-"""Tests of netplan.steiner: optimal on hand-made graphs, valid trees, errors, PACE optima."""
+"""Tests of netplan.steiner: optimal on hand-made graphs, valid trees, errors, PACE optima.
+
+The PACE reader lives in ``benchmarks/steiner_instances.py`` (``conftest.py`` puts
+``benchmarks/`` on the import path).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ import itertools
 import networkx as nx
 import numpy as np
 import pytest
+from steiner_instances import read_optima, read_pace
 
 from netplan._errors import DisconnectedTerminalsError, InputError, NetplanError
-from netplan._pace import read_optima, read_pace
 from netplan.steiner import _construct, steiner_tree, steiner_tree_arrays
 
 # ---------------------------------------------------------------- helpers
