@@ -304,9 +304,9 @@ def dp_feasible(n: int, m: int, k: int, budget: float) -> bool:
     It is, for at least three terminals, when it costs at most ``_DP_PREMIUM`` times the
     search's ``budget``: an exact tree is worth more than the search's near-optimal one.
     """
-    if k < 3:
+    if k < 3 or 2 ** (k - 1) * (n + 1) > _DP_CELLS:  # (memory first: 3^k overflows floats)
         return False
-    return dp_work(n, m, k) <= _DP_PREMIUM * budget and 2 ** (k - 1) * (n + 1) <= _DP_CELLS
+    return dp_work(n, m, k) <= _DP_PREMIUM * budget
 
 
 def dreyfus_wagner(g: SimpleGraph, terminals: np.ndarray) -> np.ndarray:

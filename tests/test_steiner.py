@@ -354,6 +354,7 @@ def test_dp_only_where_cheaper_than_the_search():
     assert core.dp_work(50, 80, 6) < core.dp_work(50, 80, 7) < core.dp_work(500, 800, 7)
     # memory: never more than _DP_CELLS labels, whatever the budget
     assert not core.dp_feasible(10**6, 10**6, 9, 1e18)
+    assert not core.dp_feasible(100, 200, 2000, 1e18)  # thousands of terminals: no overflow
 
 
 # ---------------------------------------------------------------- the moves, one at a time
