@@ -1635,8 +1635,10 @@ def dreyfus_wagner(indptr, adj, aed, eu, ev, w, terms, hnode, hpos, hsize):
     proper subset comes first): a singleton starts at its terminal; a larger set merges two
     complementary subsets at every node; then one Dijkstra run over the graph, started from
     every node at its merged label, spreads the labels (the labels are sorted once and merged
-    with a heap of the lowered ones, so most nodes never enter the heap). The last terminal is the root. Time
-    ``O(3^k n + 2^k m log n)``, memory ``2^(k-1) n``.
+    with a heap of the lowered ones, so most nodes never enter the heap). The last terminal is
+    the root. Time ``O(3^k n + 2^k m log n)``, memory ``2^(k-1) n``. The pieces the
+    reconstruction joins can share edges, or close cycles, where edges weigh nothing: their
+    edges are collected as a set and cut back to a tree (:func:`_spanning_tree_of`).
     """
     n = len(indptr) - 1
     k = len(terms)
@@ -1693,9 +1695,9 @@ def dreyfus_wagner(indptr, adj, aed, eu, ev, w, terms, hnode, hpos, hsize):
                     row[y] = nd
                     prow[y] = aed[a]
                     _hpush(hnode, hpos, hsize, row, y)
-    # reconstruction from (full set, root)
-    out = np.empty(n, dtype=np.int64)
-    no = 0
+    # reconstruction from (full set, root); the pieces of a split may share edges (and close
+    # cycles) where they cost nothing, so edges are marked, not listed
+    used = np.zeros(len(eu), dtype=np.bool_)
     stack_s = np.empty(2 * k + 2, dtype=np.int64)
     stack_v = np.empty(2 * k + 2, dtype=np.int64)
     sp = 1
@@ -1707,8 +1709,7 @@ def dreyfus_wagner(indptr, adj, aed, eu, ev, w, terms, hnode, hpos, hsize):
         v = stack_v[sp]
         e = pe[s, v]
         while e >= 0:
-            out[no] = e
-            no += 1
+            used[e] = True
             v = _other(eu, ev, e, v)
             e = pe[s, v]
         if _popcount(s) == 1:
@@ -1733,4 +1734,28 @@ def dreyfus_wagner(indptr, adj, aed, eu, ev, w, terms, hnode, hpos, hsize):
         stack_s[sp + 1] = s ^ best_s1
         stack_v[sp + 1] = v
         sp += 2
-    return np.unique(out[:no])
+    return _spanning_tree_of(indptr, adj, aed, eu, ev, w, terms, used)
+
+
+@njit(**_JIT)
+def _spanning_tree_of(indptr, adj, aed, eu, ev, w, terms, used):
+    """Edges of a minimum spanning tree of the ``used`` edges, pruned of non-terminal leaves.
+
+    The identity where ``used`` already is a tree whose leaves are terminals; otherwise it
+    drops the edges that close cycles (which weigh nothing where ``used`` is of minimum weight).
+    """
+    n = len(indptr) - 1
+    marked = np.flatnonzero(used)
+    uf = np.arange(n)
+    te = np.zeros(len(eu), dtype=np.bool_)
+    tdeg = np.zeros(n, dtype=np.int64)
+    for e in marked[np.argsort(w[marked], kind="mergesort")]:
+        a = _find(uf, eu[e])
+        b = _find(uf, ev[e])
+        if a != b:
+            uf[a] = b
+            _add_edge(te, tdeg, eu, ev, e)
+    is_term = np.zeros(n, dtype=np.bool_)
+    is_term[terms] = True
+    prune(indptr, adj, aed, eu, ev, te, tdeg, is_term, np.empty(n, dtype=np.int64))
+    return np.flatnonzero(te)

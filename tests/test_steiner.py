@@ -157,6 +157,31 @@ def test_zero_weight_edges():
     assert sorted(e.tolist()) == [0, 1, 2]
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_zero_weight_regions_give_an_optimal_tree(seed):
+    # grids where many edges weigh nothing: the DP's pieces overlap on them (its
+    # reconstruction once wrote past its buffer and returned forests); the optimum lies
+    # within eps * n below the DP's on weights where the zeros become eps (all positive)
+    rng = np.random.default_rng(700 + seed)
+    rows, cols = 3 + seed % 4, 4 + seed % 5
+    idx = np.arange(rows * cols).reshape(rows, cols)
+    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    w = rng.integers(1, 4, len(u)).astype(float)
+    w[rng.random(len(u)) < (0.3, 0.6, 1.0)[seed % 3]] = 0.0
+    terms = rng.choice(rows * cols, size=4 + seed % 4, replace=False)
+    n = rows * cols
+    eps = 1e-6
+    ref = _exact(n, u, v, np.where(w == 0, eps, w), terms)
+    for edges in (
+        steiner_tree_arrays(n, u, v, w, terms),
+        core.dreyfus_wagner(core.SimpleGraph(n, u, v, w), terms),
+    ):
+        assert ref - eps * n <= _check_tree(n, u, v, w, terms, edges) <= ref + 1e-9
+    big = np.concatenate([terms, rng.choice(np.setdiff1d(np.arange(n), terms), 3, replace=False)])
+    _check_tree(n, u, v, w, big, steiner_tree_arrays(n, u, v, w, big))
+
+
 def test_duplicate_single_and_empty_terminals():
     g = nx.path_graph(4)
     nx.set_edge_attributes(g, 2.0, "length")
