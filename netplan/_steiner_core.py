@@ -37,9 +37,7 @@ Algorithm
    by seeded random factors in ``[1, 1 + _PERTURB]`` from a random root, then local search on
    the true weights, until ``1 - _TABU_SHARE`` of the budget is spent or ``_PATIENCE``
    restarts bring nothing better. The ``_ELITE`` best distinct trees are kept.
-4. Recombination: the instance restricted to the union of the elite trees is solved again by
-   steps 0-3 and 5 with the share of the budget its size makes up (a small graph that holds the
-   good trees' alternatives: the tabu search walks much further on it for the same work), and
+4. Recombination: the instance restricted to the union of the elite trees is solved again and
    the result improved on the full graph.
 5. Tabu search over Steiner node sets from the elite trees with the rest of the budget (at
    least ``_TABU_SHARE`` of it): add / drop moves, each evaluated by the pruned MST of the
@@ -386,24 +384,14 @@ class _Elite:
         return c, e
 
 
-def _recombine(
-    g: SimpleGraph, terminals: np.ndarray, edges: np.ndarray, deadline, budget: int
-) -> tuple[np.ndarray, int]:
-    """Solve the instance restricted to the union of several trees (``edges``).
-
-    The whole search (reductions, the DP where cheap, restarts and tabu search, but no further
-    recombination) with the share of ``budget`` (the whole graph's) that the union's nodes and
-    edges make up: the union is a small part of the graph that holds the good trees'
-    alternatives, so the tabu search walks much further on it than on the whole graph for the
-    same work. Returns the tree's edges and the union's budget.
-    """
+def _recombine(g: SimpleGraph, terminals: np.ndarray, edges: np.ndarray, deadline) -> np.ndarray:
+    """Solve the instance restricted to the union of several trees (``edges``)."""
     nodes = np.unique(np.concatenate([g.u[edges], g.v[edges]]))
     mp = np.full(g.n, -1, dtype=np.int64)
     mp[nodes] = np.arange(len(nodes))
     sub = SimpleGraph(len(nodes), mp[g.u[edges]], mp[g.v[edges]], g.w[edges])
-    share = int(budget * (sub.n + sub.m) / (g.n + g.m))
-    out = solve(sub, mp[terminals], deadline=deadline, recombine=False, budget=share)
-    return edges[out], share
+    out = solve(sub, mp[terminals], deadline=deadline, restarts=0, recombine=False, tabu=False)
+    return edges[out]
 
 
 def _roots(k: int, n_roots: int) -> list[int]:
@@ -541,16 +529,10 @@ def _tabu_rounds(s: Search, elite: _Elite, work: int) -> None:
 
 
 def _recombine_into(s: Search, elite: _Elite, deadline: float | None, stop: float) -> None:
-    """Solve on the union of the elite trees, improve on the whole graph, offer to the elite.
-
-    ``stop`` is the search's budget; the union's search is counted in ``s``'s work at its
-    budget.
-    """
+    """Solve on the union of the elite trees, improve on the whole graph, offer to the elite."""
     if len(elite.items) < 2:
         return
     union = np.unique(np.concatenate([e for _c, _i, e in elite.items]))
-    edges, work = _recombine(s.g, s.terminals, union, deadline, int(stop))
-    s.charge(work)
-    te, tdeg = s.from_edges(edges)
+    te, tdeg = s.from_edges(_recombine(s.g, s.terminals, union, deadline))
     s.local_search(te, tdeg, stop)
     elite.add(s.cost(te), s.edges(te))

@@ -330,15 +330,9 @@ def test_restarts_deterministic_valid_and_not_worse(seed):
 def test_recombine_on_union_is_a_valid_tree():
     n, u, v, w, terms = _random_graph(42, 60, 0.1)
     g, ids, t, _w = _prepare(n, u, v, w, terms)
-    budget = core.work_budget(g.n, g.m)
     union = np.arange(g.m)  # the whole graph as "union": recombination must still work
-    e, share = core._recombine(g, t, union, None, budget)
+    e = core._recombine(g, t, union, None)
     _check_tree(n, u, v, w, terms, ids[e])
-    assert share == budget  # the union gets the share of the budget its size makes up
-    tree = core.solve(g, t, restarts=0, recombine=False, tabu=False)
-    e, share = core._recombine(g, t, tree, None, budget)
-    assert 0 < share < budget / 2
-    assert float(g.w[e].sum()) <= float(g.w[tree].sum()) + 1e-9
 
 
 # ---------------------------------------------------------------- exact DP
