@@ -31,7 +31,6 @@ The data directory defaults to ``$NETPLAN_SHARED_DATA/steiner/pace2018`` or
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -41,15 +40,15 @@ import numpy as np
 from networkx.algorithms.approximation import steiner_tree as nx_steiner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from netplan._pace import read_optima, read_pace  # noqa: E402
+from steiner_instances import read_optima, read_pace, shared_data  # noqa: E402
+
 from netplan.steiner import steiner_tree, steiner_tree_arrays  # noqa: E402
 
 
 def _default_data() -> Path:
-    env = os.environ.get("NETPLAN_SHARED_DATA")
-    base = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return base / "steiner" / "pace2018"
+    return shared_data() / "steiner" / "pace2018"
 
 
 def _summary(label: str, gaps: list[float], times: list[float], ref_time: float | None) -> str:
@@ -88,7 +87,7 @@ def _instance_files(args: argparse.Namespace) -> list[Path]:
 def _load_kernels(files: list[Path]) -> None:
     """Load (or, on a fresh install, compile) the kernels, outside the timed runs (a heuristic
     instance and a small one for the exact DP, so both code paths are loaded)."""
-    warm = [f for f in files if f.name.split(".")[0] in ("instance171", "instance009")]
+    warm = [f for f in files if f.name.split(".")[0] in ("instance171", "instance001")]
     warm = warm or files[:1]
     t0 = time.perf_counter()
     for f in warm:

@@ -22,6 +22,7 @@ from numba import njit
 _JIT = {"cache": True, "nogil": True}
 _INF = np.inf
 _POP_WORK = 30  # a heap pop costs about as much as scanning this many arcs (work counter)
+_SORT_WORK = 100  # fixed cost of a sort in a kernel (the arrays it allocates)
 
 
 class Work(NamedTuple):
@@ -124,6 +125,160 @@ def reached_from(indptr, adj, source):
                 queue[tail] = y
                 tail += 1
     return seen
+
+
+# ---------------------------------------------------------------------------- reductions
+
+
+@njit(**_JIT)
+def _walk_chain(indptr, adj, aed, alive, deg, is_term, ends, x, a, out, no):
+    """Follow arc ``a`` out of ``x`` through non-terminals of degree 2; append edges to ``out``.
+
+    Returns the node where the walk stops (a terminal, a node of another degree, an end of a
+    chain made this round (``ends``), or ``x`` itself around a cycle) and the new length of
+    ``out``.
+    """
+    e = aed[a]
+    y = adj[a]
+    out[no] = e
+    no += 1
+    while y != x and not is_term[y] and deg[y] == 2 and not ends[y]:
+        nxt = -1
+        for b in range(indptr[y], indptr[y + 1]):
+            if alive[aed[b]] and aed[b] != e:
+                nxt = b
+                break
+        e = aed[nxt]
+        out[no] = e
+        no += 1
+        y = adj[nxt]
+    return y, no
+
+
+@njit(**_JIT)
+def reduce_round(indptr, adj, aed, eu, ev, w, is_term):
+    """One round of the degree-1 and degree-2 reductions of a simple graph.
+
+    Non-terminal nodes of degree at most 1 are removed (repeatedly: a dead-end branch goes
+    whole); then every maximal path through non-terminal nodes of degree 2 becomes one edge
+    between its end nodes weighing the path's weight (a path that comes back to its start
+    node, or a cycle of such nodes, is dropped: a tree never needs it). Both keep every
+    minimum Steiner tree's weight. Returns the mask of the edges kept as they are, the new
+    edges (ends ``na``/``nb``, weights ``nw``) with the old edges of each
+    (``chain[cptr[i]:cptr[i + 1]]``), and whether anything changed.
+    """
+    n = len(indptr) - 1
+    m = len(w)
+    deg = np.empty(n, dtype=np.int64)
+    for x in range(n):
+        deg[x] = indptr[x + 1] - indptr[x]
+    alive = np.ones(m, dtype=np.bool_)
+    removed = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    sp = 0
+    changed = False
+    for x in range(n):
+        if not is_term[x] and deg[x] <= 1:
+            stack[sp] = x
+            sp += 1
+    while sp > 0:
+        sp -= 1
+        x = stack[sp]
+        if removed[x] or deg[x] > 1:
+            continue
+        removed[x] = True
+        for a in range(indptr[x], indptr[x + 1]):
+            e = aed[a]
+            if alive[e]:
+                alive[e] = False
+                changed = True
+                y = adj[a]
+                deg[y] -= 1
+                if not is_term[y] and not removed[y] and deg[y] <= 1:
+                    stack[sp] = y
+                    sp += 1
+    na = np.empty(n, dtype=np.int64)
+    nb = np.empty(n, dtype=np.int64)
+    nw = np.empty(n)
+    cptr = np.zeros(n + 1, dtype=np.int64)
+    chain = np.empty(m, dtype=np.int64)
+    side = np.empty(m, dtype=np.int64)
+    k = 0
+    nc = 0
+    ends = np.zeros(n, dtype=np.bool_)  # ends of this round's chains: next round looks again
+    for x in range(n):
+        if removed[x] or is_term[x] or deg[x] != 2 or ends[x]:
+            continue
+        a1 = -1
+        a2 = -1
+        for a in range(indptr[x], indptr[x + 1]):
+            if alive[aed[a]]:
+                if a1 < 0:
+                    a1 = a
+                else:
+                    a2 = a
+        end1, n1 = _walk_chain(indptr, adj, aed, alive, deg, is_term, ends, x, a1, side, 0)
+        changed = True
+        if end1 == x:  # a cycle of such nodes: no terminal on it, drop it
+            for i in range(n1):
+                e = side[i]
+                alive[e] = False
+                removed[eu[e]] = True
+                removed[ev[e]] = True
+            continue
+        # the chain from end1 to end2: the first walk reversed, then the second
+        start = nc
+        for i in range(n1 - 1, -1, -1):
+            chain[nc] = side[i]
+            nc += 1
+        end2, n2 = _walk_chain(indptr, adj, aed, alive, deg, is_term, ends, x, a2, chain, nc)
+        total = 0.0
+        for i in range(start, n2):
+            e = chain[i]
+            alive[e] = False
+            total += w[e]
+            removed[eu[e]] = True
+            removed[ev[e]] = True
+        removed[end1] = False
+        removed[end2] = False
+        ends[end1] = True
+        ends[end2] = True
+        nc = n2
+        if end1 == end2:  # a loop hanging from one node
+            nc = start
+            deg[end1] -= 2
+        else:
+            na[k] = end1
+            nb[k] = end2
+            nw[k] = total
+            cptr[k + 1] = nc
+            k += 1
+    return alive, na[:k], nb[:k], nw[:k], cptr[: k + 1], chain[:nc], changed
+
+
+@njit(**_JIT)
+def compose_chains(cptr, chain, lptr, lists):
+    """Chains of new edges made of old ones: new edge ``i`` is old edges ``lists[lptr[i]:lptr[i+1]]``.
+
+    ``cptr``/``chain`` give each old edge's original edges; returns the same for the new edges.
+    """
+    k = len(lptr) - 1
+    out_ptr = np.zeros(k + 1, dtype=np.int64)
+    for i in range(k):
+        c = 0
+        for j in range(lptr[i], lptr[i + 1]):
+            e = lists[j]
+            c += cptr[e + 1] - cptr[e]
+        out_ptr[i + 1] = out_ptr[i] + c
+    out = np.empty(out_ptr[k], dtype=np.int64)
+    p = 0
+    for i in range(k):
+        for j in range(lptr[i], lptr[i + 1]):
+            e = lists[j]
+            for t in range(cptr[e], cptr[e + 1]):
+                out[p] = chain[t]
+                p += 1
+    return out_ptr, out
 
 
 # ---------------------------------------------------------------------------- heap
@@ -316,6 +471,7 @@ def induced_mst(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, wk_dist, wk_pred
     """Replace the tree by the MST of the subgraph its nodes induce, then prune (Prim)."""
     n = len(tdeg)
     g = _next_gen(wk_gen, 0)
+    wk_gen[2] += 3 * n  # the node scans here and in prune
     start = -1
     for x in range(n):
         if tdeg[x] > 0:
@@ -447,13 +603,14 @@ def _root_tree(indptr, adj, aed, te, root, order, tin, size, par, pedge):
 @njit(**_JIT)
 def _push_ball(indptr, adj, aed, w, te, start, start_d, radius, blk, blk_g, tdist, stack,
                key, wk_hnode, wk_hpos, wk_hsize, wk_touched, wk_ntouched, wk_label,
-               lab):  # fmt: skip
+               lab, wk_gen):  # fmt: skip
     """Queue at distance 0 the tree nodes within tree distance ``radius`` of ``start``.
 
     The search follows tree edges (``te``) from ``start`` (whose own tree distance is
     ``start_d``; it is always queued) and never enters a node with ``blk[y] == blk_g`` or one
     already queued (``key`` 0). Queued nodes get ``key = 0`` and ``wk_label = lab`` and are
-    recorded in ``wk_touched``. Returns how many were queued.
+    recorded in ``wk_touched``; the work is counted in ``wk_gen[2]``. Returns how many were
+    queued.
     """
     wk_dist = key
     stack[0] = start
@@ -467,6 +624,7 @@ def _push_ball(indptr, adj, aed, w, te, start, start_d, radius, blk, blk_g, tdis
     while sp > 0:
         sp -= 1
         z = stack[sp]
+        wk_gen[2] += indptr[z + 1] - indptr[z] + _POP_WORK
         for a in range(indptr[z], indptr[z + 1]):
             e = aed[a]
             if not te[e]:
@@ -504,6 +662,7 @@ def key_path_exchange(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, root, tol,
     changed = False
     while True:
         s = _root_tree(indptr, adj, aed, te, root, order, tin, size, par, pedge)
+        wk_gen[2] += 4 * s
         if s < 3:
             return changed
         # key paths by their lower key node, heaviest first
@@ -560,7 +719,7 @@ def key_path_exchange(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, root, tol,
                 z = par[z]
             _push_ball(indptr, adj, aed, w, te, x if below_is_source else y, 0.0, c,
                        wk_stamp, g, tdist, stack, wk_dist, wk_hnode, wk_hpos, wk_hsize,
-                       wk_touched, wk_ntouched, wk_label, 0)  # fmt: skip
+                       wk_touched, wk_ntouched, wk_label, 0, wk_gen)  # fmt: skip
             z = x
             while z != y:
                 te[pedge[z]] = True
@@ -695,19 +854,98 @@ def _append_pair(cands, nc, x, y):
 
 
 @njit(**_JIT)
+def _exit_table(indptr, adj, aed, w, te, tdeg, is_term, order, tin, size, par, pedge, wk_gen):
+    """Root the tree at a terminal and tabulate every tree node's cheapest way out.
+
+    A node's way out is its lightest non-tree edge: its weight when it leads to a node outside
+    the tree, half of it when it leads to another tree node (such an edge may serve two
+    pieces of a reconnection). Returns ``st`` with ``st[j, i]`` the minimum over preorder
+    positions ``i .. i + 2^j - 1`` (a sparse table) and the tree's node count.
+    """
+    root = -1
+    for x in range(len(tdeg)):
+        if is_term[x] and tdeg[x] > 0:
+            root = x
+            break
+    s = _root_tree(indptr, adj, aed, te, root, order, tin, size, par, pedge)
+    levels = 1
+    while (1 << levels) <= s:
+        levels += 1
+    st = np.empty((levels, s))
+    for i in range(s):
+        x = order[i]
+        best = _INF
+        for a in range(indptr[x], indptr[x + 1]):
+            e = aed[a]
+            if not te[e]:
+                best = min(best, w[e] if tdeg[adj[a]] == 0 else 0.5 * w[e])
+        st[0, i] = best
+        wk_gen[2] += indptr[x + 1] - indptr[x]
+    for j in range(1, levels):
+        half = 1 << (j - 1)
+        for i in range(s - (1 << j) + 1):
+            st[j, i] = min(st[j - 1, i], st[j - 1, i + half])
+    wk_gen[2] += s * levels
+    return st, s
+
+
+@njit(**_JIT)
+def _range_min(st, lo, hi):
+    """Minimum of the tabulated values at preorder positions ``lo .. hi - 1``."""
+    if lo >= hi:
+        return _INF
+    j = 0
+    while (2 << j) <= hi - lo:
+        j += 1
+    return min(st[j, lo], st[j, hi - (1 << j)])
+
+
+@njit(**_JIT)
+def _piece_escape(indptr, adj, aed, w, te, y, wk_mark, gr, tin, size, par, st, s):
+    """A lower bound on what any reconnection pays to leave the piece of seed ``y``.
+
+    The piece is what stays attached to ``y`` when the nodes marked ``gr`` are removed: the
+    subtree of ``y`` when its parent is removed, else the tree without the removed nodes'
+    subtree. Its ways out are its nodes' (see :func:`_exit_table`) and ``y``'s own tree edges
+    into the removed part.
+    """
+    esc = _INF
+    top = -1
+    for a in range(indptr[y], indptr[y + 1]):
+        e = aed[a]
+        r = adj[a]
+        if te[e] and wk_mark[r] == gr:
+            esc = min(esc, w[e])
+            if par[r] == y:
+                top = r
+    if par[y] >= 0 and wk_mark[par[y]] == gr:
+        return min(esc, _range_min(st, tin[y], tin[y] + size[y]))
+    if top < 0:
+        return 0.0  # not a piece of a removal (an unpruned tree): no bound
+    esc = min(esc, _range_min(st, 0, tin[top]))
+    return min(esc, _range_min(st, tin[top] + size[top], s))
+
+
+@njit(**_JIT)
 def key_vertex_elimination(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, wk_dist,
                            wk_pred, wk_hnode, wk_hpos, wk_hsize, wk_touched, wk_ntouched,
-                           wk_stamp, wk_label, wk_mark, wk_gen, order, tdist, dd, pp, memo,
-                           pairs, radius_share):  # fmt: skip
+                           wk_stamp, wk_label, wk_mark, wk_gen, order, tin, size, par, pedge,
+                           stack, tdist, dd, pp, memo, pairs, radius_share,
+                           work_cap):  # fmt: skip
     """Remove Steiner key nodes with their key paths and reconnect the pieces.
 
     The candidates are every Steiner node ``v`` of tree degree >= 3 and, with ``pairs`` >= 1,
     every pair of them joined by a key path (>= 2: also pairs joined through one key node).
     Removing them with their key paths (weight ``W``) leaves ``d`` pieces (``d`` at most the
-    rows of ``dd``). One Dijkstra run per piece, from the piece's nodes within tree distance
-    ``W`` and bounded by ``min(radius_share * W, 2 W / d)``, gives free nodes (outside the
-    tree, or removed) their distance to each piece (``dd``, predecessor edges in ``pp``). Two
-    reconnections are compared:
+    rows of ``dd``). Every piece ``i`` must be left by an edge of any reconnection, which costs
+    at least its cheapest way out ``e_i`` (:func:`_piece_escape`), so a path from piece ``i``
+    to piece ``j`` weighs at most ``c = W - sum of e_l over l other than i, j``, and its part
+    in ``i``'s Voronoi region at most ``min(c - e_j, c / 2)``. One Dijkstra run per piece,
+    from the piece's nodes within that radius (tree distance) and bounded by it and by
+    ``min(radius_share * W, 2 W / d)``, gives free nodes (outside the tree, or removed) their
+    distance to each piece (``dd``, predecessor edges in ``pp``). Where terminals hang on
+    heavy edges, their ways out make the radii of the other pieces small. Two reconnections
+    are compared:
 
     * the MST of the pieces' Voronoi boundary graph (Mehlhorn's construction), and
     * for every free node ``u`` reached from at least three pieces, the MST of the pieces plus
@@ -716,12 +954,14 @@ def key_vertex_elimination(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, 
       paths.
 
     The cheaper is accepted when it weighs less than ``W`` and the tree is re-cleaned (induced
-    MST, prune); a failure is remembered in ``memo`` by a hash of the removed edges. Returns
-    whether the tree changed.
+    MST, prune); a failure is remembered in ``memo`` by a hash of the removed edges. No new
+    candidate starts once the work counter ``wk_gen[2]`` passes ``work_cap``. Returns whether
+    the tree changed.
     """
     n = len(tdeg)
     rows = dd.shape[0]
     changed = False
+    wk_gen[2] += 2 * n
     # candidates: Steiner key nodes alone, then (if pairs) pairs joined by a key path
     nk = 0
     for x in range(n):
@@ -755,12 +995,16 @@ def key_vertex_elimination(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, 
                                                wk_mark, gx)  # fmt: skip
                     if z > x and tdeg[z] >= 3 and not is_term[z] and wk_mark[z] != gx:
                         cands, nc = _append_pair(cands, nc, x, z)
-    stack = order  # scratch for the piece search
+    st, ns = _exit_table(indptr, adj, aed, w, te, tdeg, is_term, order, tin, size, par, pedge,
+                         wk_gen)  # fmt: skip
     mat = np.empty((rows + 1, rows + 1))
     parent = np.empty(rows + 1, dtype=np.int64)
     best_parent = np.empty(rows + 1, dtype=np.int64)
     best_b = np.empty((rows, rows), dtype=np.int64)
+    esc = np.empty(rows)
     for ci in range(nc):
+        if wk_gen[2] > work_cap:
+            break  # out of budget: the rest of the candidates wait for another call
         v = cands[ci, 0]
         v2 = cands[ci, 1]
         if tdeg[v] < 3 or is_term[v]:
@@ -824,15 +1068,33 @@ def key_vertex_elimination(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, 
         # at most one arm longer than that and arms of W / d on average: the piece searches
         # stop at min(radius_share * W, 2 W / d)
         radius = min(limit, radius_share * removed_w, 2.0 * removed_w / d)
+        # every piece must be left by one edge of the reconnection: a path from piece i is
+        # useful only while it stays below W minus the other pieces' cheapest ways out
+        esc_sum = 0.0
+        for i in range(d):
+            esc[i] = _piece_escape(indptr, adj, aed, w, te, seeds[i], wk_mark, gr, tin, size,
+                                   par, st, ns)  # fmt: skip
+            esc_sum += esc[i]
+        if esc_sum == _INF:
+            _memo_add(memo, key, wk_gen)
+            continue
         # one bounded search per piece; wk_touched lists every node reached (stamp gs)
         gs = _next_gen(wk_gen, 0)
         for i in range(d):
+            # a way from piece i to piece j costs at most W minus the other pieces' ways out
+            # (c_ij); its part in i's Voronoi region at most c_ij minus j's way out, and c_ij / 2
+            other = 0.0
+            for j in range(d):
+                if j != i:
+                    other = max(other, esc[j])
+            reach = limit - (esc_sum - esc[i])
+            radius_i = min(radius, reach, 0.5 * (reach + other))
             row = dd[i]
             prow = pp[i]
             t0 = wk_ntouched[0]
-            _push_ball(indptr, adj, aed, w, te, seeds[i], seed_d[i], removed_w, wk_mark, gr,
+            _push_ball(indptr, adj, aed, w, te, seeds[i], seed_d[i], seed_d[i] + radius_i, wk_mark, gr,
                        tdist, stack, row, wk_hnode, wk_hpos, wk_hsize, wk_touched, wk_ntouched,
-                       wk_label, i)  # fmt: skip
+                       wk_label, i, wk_gen)  # fmt: skip
             for t in range(t0, wk_ntouched[0]):
                 wk_stamp[wk_touched[t]] = gs
             while wk_hsize[0] > 0:
@@ -844,7 +1106,7 @@ def key_vertex_elimination(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, 
                     if tdeg[y] > 0 and wk_mark[y] != gr:
                         continue  # a piece node: not a way through
                     nd = dz + w[aed[b]]
-                    if nd < radius and nd < row[y]:
+                    if nd < radius_i and nd < row[y]:
                         if wk_stamp[y] != gs:
                             wk_stamp[y] = gs
                             _touch(wk_touched, wk_ntouched, y)
@@ -972,6 +1234,8 @@ def key_vertex_elimination(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, 
             induced_mst(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, wk_dist, wk_pred,
                         wk_hnode, wk_hpos, wk_hsize, wk_touched, wk_ntouched, wk_stamp,
                         wk_gen)  # fmt: skip
+            st, ns = _exit_table(indptr, adj, aed, w, te, tdeg, is_term, order, tin, size, par,
+                                 pedge, wk_gen)  # fmt: skip
     return changed
 
 
@@ -994,8 +1258,10 @@ def vertex_insertion(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, wk_gen
     nn = 0
     cost = 0.0
     refresh = True
+    wk_gen[2] += n
     for v in range(n):
         if refresh:
+            wk_gen[2] += n + len(te)
             tree_e = np.flatnonzero(te)
             tree_e = tree_e[np.argsort(w[tree_e], kind="mergesort")]
             cost = 0.0
@@ -1191,17 +1457,19 @@ def _consider(x, c, it, tabu_until, best_cost, tol, rnd, r, move, move_cost, mov
 
 @njit(**_JIT)
 def node_tabu(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, iters, patience, work_cap,
-              rnd, tenure_lo, tenure_hi, wk_gen):  # fmt: skip
+              rnd, tenure_lo, tenure_hi, sample, wk_gen):  # fmt: skip
     """Tabu search over the tree's node set with add / drop moves, MST-evaluated.
 
     A solution is a node set (terminals always in); its cost is the weight of the pruned MST
-    of the subgraph it induces. Each iteration evaluates dropping every Steiner node and adding
-    every outside node with at least two neighbours in the set, and applies the best move that
+    of the subgraph it induces. Each iteration evaluates dropping Steiner nodes and adding
+    outside nodes with at least two neighbours in the set, and applies the best move that
     is not tabu (a tabu move is allowed when it gives a new best). Ties between moves are broken
     by the random numbers ``rnd`` (cycled), which lets the search walk across plateaus of equal
     cost (as on unit weights); ties between edges favour the added node's edges, then edges
     between terminals, so that equally light trees that leave Steiner nodes as leaves (pruned)
-    win. A dropped node may not come back, and an added one may not leave, for
+    win. Each iteration evaluates a random window of at most ``sample`` drops and ``sample``
+    adds (each evaluation is an MST of the set), so an iteration costs the same on large
+    trees. A dropped node may not come back, and an added one may not leave, for
     ``tenure_lo..tenure_hi`` iterations. Stops after ``iters`` iterations, after ``patience``
     iterations without a new best, or once ``wk_gen[2]`` exceeds ``work_cap`` (mid-iteration
     too); the best tree found is written back to ``te``/``tdeg``. Returns whether it is lighter
@@ -1209,6 +1477,7 @@ def node_tabu(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, iters, patien
     """
     n = len(tdeg)
     m = len(te)
+    wk_gen[2] += 4 * (n + m)  # scratch arrays
     in_v = np.zeros(n, dtype=np.bool_)
     nodes = np.empty(n + 1, dtype=np.int64)
     nn = 0
@@ -1258,7 +1527,7 @@ def node_tabu(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, iters, patien
             srt = by_rank[np.argsort(w[ebuf[by_rank]], kind="mergesort")]
             for t in range(me):
                 sorted_e[t] = ebuf[srt[t]]
-            wk_gen[2] += 4 * me
+            wk_gen[2] += 8 * me + 2 * nn + _SORT_WORK  # sorts (with their arrays), Kruskal
             _c, nm = _kruskal_pruned(sorted_e, me, y_e, 0, -1, eu, ev, w, is_term, nodes, nn,
                                      -1, uf, deg, head, nxt, mst_e, stack, alive)  # fmt: skip
             if nm == nn - 1:
@@ -1267,14 +1536,20 @@ def node_tabu(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, iters, patien
         move = -1
         move_cost = _INF
         move_key = _INF
-        # drops
-        for i in range(nn):
-            x = nodes[i]
+        # drops: a random window of at most ``sample`` Steiner nodes
+        i0 = int(rnd[r % nr] * nn)
+        r += 1
+        tried = 0
+        for ii in range(nn):
+            x = nodes[(i0 + ii) % nn]
             if is_term[x]:
                 continue
+            if tried >= sample:
+                break
+            tried += 1
             c, _k = _kruskal_pruned(sorted_e, me, y_e, 0, x, eu, ev, w, is_term, nodes, nn, -1,
                                     uf, deg, head, nxt, out_e, stack, alive)  # fmt: skip
-            wk_gen[2] += me + nn
+            wk_gen[2] += 2 * (me + nn)
             move, move_cost, move_key, r = _consider(
                 x, c, it, tabu_until, best_cost, tol, rnd, r, move, move_cost, move_key
             )
@@ -1292,16 +1567,21 @@ def node_tabu(indptr, adj, aed, eu, ev, w, te, tdeg, is_term, tol, iters, patien
                     cands[nc] = y
                     nc += 1
                 nbr[y] += 1
-        for j in range(nc):
-            y = cands[j]
+        # a random window of at most ``sample`` candidates, starting at a random one
+        j0 = int(rnd[r % nr] * nc) if nc else 0
+        r += 1
+        tried = 0
+        for jj in range(nc):
+            y = cands[(j0 + jj) % nc]
             if nbr[y] < 2:
                 continue
-            if wk_gen[2] > work_cap:
+            if wk_gen[2] > work_cap or tried >= sample:
                 break  # out of budget mid-iteration: take the best move seen so far
+            tried += 1
             ny = _edges_into(indptr, adj, aed, w, in_v, y, y_e)
             c, _k = _kruskal_pruned(mst_e, nn - 1, y_e, ny, -1, eu, ev, w, is_term, nodes, nn,
                                     y, uf, deg, head, nxt, out_e, stack, alive)  # fmt: skip
-            wk_gen[2] += nn + 2 * ny + indptr[y + 1] - indptr[y]
+            wk_gen[2] += 2 * (nn + ny) + indptr[y + 1] - indptr[y]
             move, move_cost, move_key, r = _consider(
                 y, c, it, tabu_until, best_cost, tol, rnd, r, move, move_cost, move_key
             )
@@ -1355,8 +1635,10 @@ def dreyfus_wagner(indptr, adj, aed, eu, ev, w, terms, hnode, hpos, hsize):
     proper subset comes first): a singleton starts at its terminal; a larger set merges two
     complementary subsets at every node; then one Dijkstra run over the graph, started from
     every node at its merged label, spreads the labels (the labels are sorted once and merged
-    with a heap of the lowered ones, so most nodes never enter the heap). The last terminal is the root. Time
-    ``O(3^k n + 2^k m log n)``, memory ``2^(k-1) n``.
+    with a heap of the lowered ones, so most nodes never enter the heap). The last terminal is
+    the root. Time ``O(3^k n + 2^k m log n)``, memory ``2^(k-1) n``. The pieces the
+    reconstruction joins can share edges, or close cycles, where edges weigh nothing: their
+    edges are collected as a set and cut back to a tree (:func:`_spanning_tree_of`).
     """
     n = len(indptr) - 1
     k = len(terms)
@@ -1413,9 +1695,9 @@ def dreyfus_wagner(indptr, adj, aed, eu, ev, w, terms, hnode, hpos, hsize):
                     row[y] = nd
                     prow[y] = aed[a]
                     _hpush(hnode, hpos, hsize, row, y)
-    # reconstruction from (full set, root)
-    out = np.empty(n, dtype=np.int64)
-    no = 0
+    # reconstruction from (full set, root); the pieces of a split may share edges (and close
+    # cycles) where they cost nothing, so edges are marked, not listed
+    used = np.zeros(len(eu), dtype=np.bool_)
     stack_s = np.empty(2 * k + 2, dtype=np.int64)
     stack_v = np.empty(2 * k + 2, dtype=np.int64)
     sp = 1
@@ -1427,8 +1709,7 @@ def dreyfus_wagner(indptr, adj, aed, eu, ev, w, terms, hnode, hpos, hsize):
         v = stack_v[sp]
         e = pe[s, v]
         while e >= 0:
-            out[no] = e
-            no += 1
+            used[e] = True
             v = _other(eu, ev, e, v)
             e = pe[s, v]
         if _popcount(s) == 1:
@@ -1453,4 +1734,28 @@ def dreyfus_wagner(indptr, adj, aed, eu, ev, w, terms, hnode, hpos, hsize):
         stack_s[sp + 1] = s ^ best_s1
         stack_v[sp + 1] = v
         sp += 2
-    return np.unique(out[:no])
+    return _spanning_tree_of(indptr, adj, aed, eu, ev, w, terms, used)
+
+
+@njit(**_JIT)
+def _spanning_tree_of(indptr, adj, aed, eu, ev, w, terms, used):
+    """Edges of a minimum spanning tree of the ``used`` edges, pruned of non-terminal leaves.
+
+    The identity where ``used`` already is a tree whose leaves are terminals; otherwise it
+    drops the edges that close cycles (which weigh nothing where ``used`` is of minimum weight).
+    """
+    n = len(indptr) - 1
+    marked = np.flatnonzero(used)
+    uf = np.arange(n)
+    te = np.zeros(len(eu), dtype=np.bool_)
+    tdeg = np.zeros(n, dtype=np.int64)
+    for e in marked[np.argsort(w[marked], kind="mergesort")]:
+        a = _find(uf, eu[e])
+        b = _find(uf, ev[e])
+        if a != b:
+            uf[a] = b
+            _add_edge(te, tdeg, eu, ev, e)
+    is_term = np.zeros(n, dtype=np.bool_)
+    is_term[terms] = True
+    prune(indptr, adj, aed, eu, ev, te, tdeg, is_term, np.empty(n, dtype=np.int64))
+    return np.flatnonzero(te)

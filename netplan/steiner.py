@@ -5,15 +5,16 @@ weights. :func:`steiner_tree` takes a :class:`networkx.Graph`; :func:`steiner_tr
 plain edge arrays and is what the planner calls for each PoP's service area.
 
 Method (see :mod:`netplan._steiner_core` for details), in numba-compiled kernels on a CSR view
-of the graph: the shortest-path heuristic of Takahashi and Matsuyama from several root
-terminals, each tree replaced by the pruned minimum spanning tree of the subgraph its nodes
-induce; local search (key-path exchange, Steiner-vertex insertion, key-vertex elimination of one
-or two Steiner nodes with reconnection through Voronoi regions or a new hub) until no move
-improves the tree; restarts on randomly perturbed weights; recombination on the union of the best
-trees; and a final tabu search over Steiner node sets. Up to 9 terminals on small graphs, the
-exact Dreyfus-Wagner dynamic programme is used instead. Results are deterministic: ties are
-broken by node and edge index, random numbers are seeded, and the search budgets count work done,
-not seconds. A ``time_budget`` stops the search early (the result is then still a valid tree,
+of the graph: dead ends and paths through nodes of degree 2 are reduced away first; then the
+shortest-path heuristic of Takahashi and Matsuyama from root terminals, each tree replaced by the
+pruned minimum spanning tree of the subgraph its nodes induce; local search (key-path exchange,
+Steiner-vertex insertion, key-vertex elimination of one or two Steiner nodes with reconnection
+through Voronoi regions or a new hub) until no move improves the tree; restarts on randomly
+perturbed weights; recombination on the union of the best trees; and a final tabu search over
+Steiner node sets. The search's budget is proportional to the size of the graph. Where the
+exact Dreyfus-Wagner dynamic programme is cheap enough (few terminals), it is used instead.
+Results are deterministic: ties are broken by node and edge index, random numbers are seeded,
+and the budgets count work done, not seconds. A ``time_budget`` stops the search early (the result is then still a valid tree,
 but may depend on machine speed). The first call after installing compiles the kernels (about
 20 s, cached on disk for later processes).
 """
@@ -134,7 +135,6 @@ def _solve_arrays(
     terminals,
     *,
     time_budget: float | None,
-    local_search: bool,
     names: list | None = None,
 ) -> np.ndarray:
     start = time.perf_counter()
@@ -143,7 +143,7 @@ def _solve_arrays(
         return np.empty(0, dtype=np.int64)
     _check_connected(g, terms, names)
     deadline = None if time_budget is None else start + float(time_budget)
-    edges = _core.solve(g, terms, deadline=deadline, local_search=local_search)
+    edges = _core.solve(g, terms, deadline=deadline)
     out = np.sort(ids[edges])
     logger.debug(
         "Steiner tree: %d nodes, %d edges, %d terminals -> %d tree edges, weight %.6g (%.3f s)",
@@ -210,12 +210,7 @@ def steiner_tree_arrays(
     >>> len(edges)
     6
     """
-    return _solve_arrays(n_nodes, u, v, w, terminals, time_budget=time_budget, local_search=True)
-
-
-def _construct(n_nodes: int, u, v, w, terminals) -> np.ndarray:
-    """The construction alone (no local search); tests check the search never makes it worse."""
-    return _solve_arrays(n_nodes, u, v, w, terminals, time_budget=None, local_search=False)
+    return _solve_arrays(n_nodes, u, v, w, terminals, time_budget=time_budget)
 
 
 def _weights(values: list, weight: str | None) -> np.ndarray:
@@ -338,7 +333,6 @@ def steiner_tree(
         w,
         t_idx,
         time_budget=time_budget,
-        local_search=True,
         names=nodes,
     )
     if ends is None:

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _benchmarks_importable() -> None:
+    """Let tests import the benchmark helpers in ``benchmarks/`` (PACE reader, instance families)."""
+    path = str(REPO / "benchmarks")
+    if path not in sys.path:
+        sys.path.append(path)
+
+
+_benchmarks_importable()
 
 
 def _shared_data() -> Path:
