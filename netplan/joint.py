@@ -401,8 +401,8 @@ class _Search:
             return edges[:0]
         lu, lv = local[self.u[edges]], local[self.v[edges]]
         n_local = int(local[nodes].max()) + 1
-        # zero weights are raised to a trace: on zero-weight edges the Steiner search has been
-        # seen to drop terminals (and to corrupt memory)
+        # zero weights are raised to a trace, so that among equally light trees the one with
+        # fewer edges is found (the exact DP once also mishandled zero-weight edges; fixed)
         lw = np.maximum(self.w[edges], _TINY)
         tree = steiner_tree_arrays(n_local, lu, lv, lw, terminals)
         if not np.isin(terminals, np.concatenate([lu[tree], lv[tree]])).all():
