@@ -420,6 +420,15 @@ def cable_sizes(fibres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return size, count
 
 
+def _largest_ring(ring_ids: pd.Series, rings: pd.DataFrame | None) -> np.ndarray:
+    """The GP count of the largest ring through each segment (``ring_ids``: ids joined by
+    ";"; 0 where none is known)."""
+    ring_gps = rings["n_gps"] if rings is not None else pd.Series(dtype=np.int64)
+    ids = pd.Series(ring_ids.to_numpy()).astype(str).str.split(";").explode()
+    gps = ids.map(ring_gps).where(ids != "").fillna(0).astype(np.int64)
+    return gps.groupby(level=0).max().reindex(range(len(ring_ids)), fill_value=0).to_numpy()
+
+
 def size_routes(
     routes: pd.DataFrame, rings: pd.DataFrame | None, *, topology: str, build: BuildRules
 ) -> pd.DataFrame:
@@ -445,11 +454,7 @@ def size_routes(
         size, count = cable_sizes(np.full(len(out), per_site))
         passes = served
     elif topology == "ring":
-        ring_gps = rings["n_gps"] if rings is not None else pd.Series(dtype=np.int64)
-        largest = out["ring_ids"].map(
-            lambda ids: max((int(ring_gps.get(r, 0)) for r in str(ids).split(";") if r), default=0)
-        )
-        size, count = cable_sizes(largest.to_numpy(dtype=np.int64) * per_site)
+        size, count = cable_sizes(_largest_ring(out["ring_ids"], rings) * per_site)
         passes = np.rint(out["cable_m"].to_numpy(dtype=float) / length).astype(np.int64)
     else:
         size, count = cable_sizes(served * per_site)
