@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from heapq import heappop, heappush
 from typing import Literal, overload
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 from scipy.sparse import csgraph
 
 
@@ -97,37 +99,83 @@ def path_edges(csr: CSRGraph, predecessors: np.ndarray, target: int) -> np.ndarr
     return csr.edge_between(nodes_arr[1:], nodes_arr[:-1])
 
 
-class ReweightableCSR:
-    """A :class:`CSRGraph` whose edge weights can be changed in place, cheaply.
+def arc_arrays(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR arrays of the undirected edges ``u``-``v``: ``indptr``, and the neighbour and edge id
+    of each arc (every edge gives an arc from each end)."""
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    ends = np.concatenate([u, v])
+    order = np.argsort(ends, kind="stable")
+    adj = np.concatenate([v, u])[order]
+    aed = np.tile(np.arange(len(u), dtype=np.int64), 2)[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
+    return indptr, adj, aed
 
-    Changing weights this way costs one array assignment instead of rebuilding the matrix; where
-    parallel edges join the same two nodes, the lightest one under the new weights is chosen again.
+
+@njit(cache=True, nogil=True)
+def bounded_path(
+    indptr: np.ndarray,
+    adj: np.ndarray,
+    aed: np.ndarray,
+    eu: np.ndarray,
+    ev: np.ndarray,
+    w: np.ndarray,
+    source: int,
+    target: int,
+    limit: float,
+    dist: np.ndarray,
+    pred: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Edge ids of a shortest path from ``source`` to ``target`` under weights ``w`` (in path
+    order), searching no farther than ``limit``; empty when ``target`` lies beyond it. The
+    search stops when it reaches ``target``; ties go to the node of lower index.
+
+    ``dist`` (all ``inf``) and ``pred`` (all -1), one per node, are work arrays that calls
+    share: a search touches only the nodes it reaches and leaves them as it found them.
     """
+    touched = [source]
+    dist[source] = 0.0
+    heap = [(0.0, source)]
+    while len(heap) > 0:
+        d, x = heappop(heap)
+        if d > dist[x]:
+            continue
+        if x == target:
+            break
+        for a in range(indptr[x], indptr[x + 1]):
+            y = adj[a]
+            nd = d + w[aed[a]]
+            if nd < dist[y] and nd <= limit:
+                if dist[y] == np.inf:
+                    touched.append(y)
+                dist[y] = nd
+                pred[y] = aed[a]
+                heappush(heap, (nd, y))
+    path = _walk_back(pred, eu, ev, source, target, dist[target] <= limit)
+    for x in touched:
+        dist[x] = np.inf
+        pred[x] = -1
+    return path
 
-    def __init__(self, n_nodes: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> None:
-        u = np.asarray(u, dtype=np.int64)
-        v = np.asarray(v, dtype=np.int64)
-        self.graph = CSRGraph.from_arrays(n_nodes, u, v, w)
-        self._slot_edge = self.graph.edge_ids.data.astype(np.int64) - 1
-        a, b = np.minimum(u, v), np.maximum(u, v)
-        idx = np.flatnonzero(a != b)
-        key = a[idx] * n_nodes + b[idx]
-        order = idx[np.argsort(key, kind="stable")]
-        sorted_key = a[order] * n_nodes + b[order]
-        starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
-        ends = np.r_[starts[1:], len(order)]
-        self._parallel: list[tuple[np.ndarray, np.ndarray]] = []
-        for start, end in zip(starts, ends, strict=True):
-            if end - start > 1:
-                group = order[start:end]
-                self._parallel.append((group, np.flatnonzero(np.isin(self._slot_edge, group))))
 
-    def set_weights(self, w: np.ndarray) -> CSRGraph:
-        """Use weights ``w`` (aligned with the edge arrays) from now on; returns the graph."""
-        w = np.maximum(np.asarray(w, dtype=np.float64), 1e-9)
-        for group, slots in self._parallel:
-            best = group[np.argmin(w[group])]
-            self._slot_edge[slots] = best
-            self.graph.edge_ids.data[slots] = best + 1
-        self.graph.matrix.data[:] = w[self._slot_edge]
-        return self.graph
+@njit(cache=True, nogil=True)
+def _walk_back(
+    pred: np.ndarray, eu: np.ndarray, ev: np.ndarray, source: int, target: int, reached: bool
+) -> np.ndarray:  # pragma: no cover - compiled
+    """The edges of the predecessor chain from ``source`` to ``target``, in path order."""
+    if not reached:
+        return np.empty(0, dtype=np.int64)
+    steps = 0
+    y = target
+    while y != source:
+        e = pred[y]
+        y = eu[e] if ev[e] == y else ev[e]
+        steps += 1
+    path = np.empty(steps, dtype=np.int64)
+    y = target
+    for i in range(steps - 1, -1, -1):
+        e = pred[y]
+        path[i] = e
+        y = eu[e] if ev[e] == y else ev[e]
+    return path

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netplan._csr import CSRGraph, ReweightableCSR, path_edges
+from netplan._csr import CSRGraph, arc_arrays, bounded_path
 from netplan._errors import DisconnectedTerminalsError
 from netplan.params import Topology
 from netplan.steiner import steiner_tree_arrays
@@ -367,18 +367,21 @@ def _route_rings(
     n_rings = -(-len(order) // ring_size)
     bounds = np.linspace(0, len(order), n_rings + 1).round().astype(int)
     rings: list[Ring] = []
-    graph = ReweightableCSR(n_local, lu, lv, lw)
+    lu, lv = np.asarray(lu, dtype=np.int64), np.asarray(lv, dtype=np.int64)
+    indptr, adj, aed = arc_arrays(n_local, lu, lv)
+    dist, pred = np.full(n_local, np.inf), np.full(n_local, -1, dtype=np.int64)
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         stops = [root, *order[a:b], root]
-        weight = lw.astype(float).copy()
+        weight = np.asarray(lw, dtype=np.float64).copy()
         legs: list[int] = []
         reached: list[float] = []
         travelled = 0.0
         for start, end in zip(stops[:-1], stops[1:], strict=True):
-            sub = graph.set_weights(weight)
             bound = float(weight[tree.between(start, end)].sum())
-            _, pred = sub.dijkstra(int(local[start]), limit=bound * (1 + 1e-9) + 1e-6)
-            path = path_edges(sub, pred, int(local[end]))[::-1]
+            path = bounded_path(
+                indptr, adj, aed, lu, lv, weight,
+                int(local[start]), int(local[end]), bound * (1 + 1e-9) + 1e-6, dist, pred,
+            )  # fmt: skip
             legs.extend(path.tolist())
             weight[path] = lw[path] * (1.0 + diversity)
             travelled += float(length[sub_edges[path]].sum())

@@ -72,7 +72,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from tqdm.auto import tqdm
 
-from netplan._csr import CSRGraph
+from netplan._csr import CSRGraph, arc_arrays
 from netplan._errors import InputError
 from netplan.design import design_routes
 from netplan.steiner import steiner_tree_arrays
@@ -310,17 +310,6 @@ def _lower(indptr, adj, aed, w, dist, pred, origin, sources):
 # ---------------------------------------------------------------------------- the search
 
 
-def _csr(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR arrays (``indptr``, neighbour and edge id of each arc) of the undirected edges."""
-    ends = np.concatenate([u, v])
-    order = np.argsort(ends, kind="stable")
-    adj = np.concatenate([v, u])[order]
-    aed = np.tile(np.arange(len(u), dtype=np.int64), 2)[order]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
-    return indptr, adj, aed
-
-
 class _Search:
     """A forest over the graph (an edge mask and node degrees) and the moves that improve it."""
 
@@ -335,7 +324,7 @@ class _Search:
     ) -> None:
         self.n = n
         self.u, self.v, self.w = u, v, w
-        self.indptr, self.adj, self.aed = _csr(n, u, v)
+        self.indptr, self.adj, self.aed = arc_arrays(n, u, v)
         self.roots = roots
         self.is_root = np.zeros(n, dtype=bool)
         self.is_root[roots] = True

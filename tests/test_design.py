@@ -143,15 +143,30 @@ def test_ring_comes_back_on_a_parallel_road():
     assert design.depth == {1: pytest.approx(100.0)}
 
 
-def test_reweightable_csr_matches_a_rebuild():
-    from netplan._csr import CSRGraph, ReweightableCSR
+def test_bounded_path_is_a_shortest_path_within_its_limit():
+    from netplan._csr import CSRGraph, arc_arrays, bounded_path
 
     rng = np.random.default_rng(3)
-    u, v = rng.integers(0, 30, 120), rng.integers(0, 30, 120)
+    u, v = rng.integers(0, 30, 120), rng.integers(0, 30, 120)  # loops and parallel edges too
     w = rng.uniform(1, 10, 120)
-    graph = ReweightableCSR(30, u, v, w)
-    for _ in range(3):
-        w = w * rng.uniform(1, 3, 120)
-        fresh = CSRGraph.from_arrays(30, u, v, w)
-        reused = graph.set_weights(w)
-        assert np.allclose(reused.dijkstra(0)[0], fresh.dijkstra(0)[0])
+    indptr, adj, aed = arc_arrays(30, u, v)
+    dist = CSRGraph.from_arrays(30, u, v, w).dijkstra(0)[0]
+    work = np.full(30, np.inf), np.full(30, -1, dtype=np.int64)  # shared by every call
+    reached = 0
+    for target in range(1, 30):
+        path = bounded_path(indptr, adj, aed, u, v, w, 0, target, np.inf, *work)
+        if not np.isfinite(dist[target]):
+            assert len(path) == 0
+            continue
+        reached += 1
+        assert w[path].sum() == pytest.approx(dist[target])
+        node = 0  # the edges walk from the source to the target
+        for e in path.tolist():
+            assert node in (u[e], v[e])
+            node = v[e] if u[e] == node else u[e]
+        assert node == target
+        assert (
+            len(bounded_path(indptr, adj, aed, u, v, w, 0, target, dist[target] * 0.99, *work)) == 0
+        )
+    assert reached > 20
+    assert np.isinf(work[0]).all() and (work[1] == -1).all()  # left as found
