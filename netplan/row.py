@@ -797,13 +797,24 @@ def _gp_union(info: _Routes, segs: Sequence[int]) -> str:
 
 
 def _refs_per_segment(n: int, parts: _Parts, labels: np.ndarray) -> np.ndarray:
+    text = labels[parts.code].astype(str) if len(parts.seg) else np.empty(0, dtype=str)
+    keep = text != ""
+    return _joined_per_segment(n, parts.seg[keep], text[keep])
+
+
+def _joined_per_segment(n: int, seg: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each of ``n`` segments, the distinct ``values`` paired with it (``seg``), as text in
+    natural order ("NH-9" before "NH-30") joined by ";"; "" where none."""
     out = np.full(n, "", dtype=object)
-    if not len(parts.seg):
+    if not len(seg):
         return out
-    pairs = np.unique(np.c_[parts.seg, parts.code], axis=0)
-    frame = pd.DataFrame({"seg": pairs[:, 0], "label": labels[pairs[:, 1]].astype(str)})
-    frame = frame[frame["label"] != ""]
-    joined = frame.groupby("seg")["label"].agg(lambda v: ";".join(sorted(v, key=_natural_key)))
+    text, code = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    rank = np.empty(len(text), dtype=np.int64)
+    rank[sorted(range(len(text)), key=lambda i: _natural_key(text[i]))] = np.arange(len(text))
+    pairs = np.unique(np.c_[np.asarray(seg, dtype=np.int64), rank[code.ravel()]], axis=0)
+    by_rank = np.empty(len(text), dtype=object)
+    by_rank[rank] = text
+    joined = pd.Series(by_rank[pairs[:, 1]]).groupby(pairs[:, 0], sort=True).agg(";".join)
     out[joined.index.to_numpy()] = joined.to_numpy()
     return out
 
@@ -1193,10 +1204,9 @@ def flag_routes(
         for column, values in columns.items():
             out[column] = values
         pairs = _segment_features(layer, info.geoms, crs)
-        ids = np.full(len(info.geoms), "", dtype=object)
-        if len(pairs):
-            joined = pairs.groupby("seg")["feature"].agg(_join_ids)
-            ids[joined.index.to_numpy()] = joined.to_numpy()
+        ids = _joined_per_segment(
+            len(info.geoms), pairs["seg"].to_numpy(), pairs["feature"].to_numpy()
+        )
         out[f"{layer.name}_ids"] = ids
         for item, feature_ids in zip(found, _item_feature_ids(pairs, info, found), strict=True):
             item["feature_ids"] = feature_ids
