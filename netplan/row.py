@@ -813,9 +813,10 @@ def _joined_per_segment(n: int, seg: np.ndarray, values: np.ndarray) -> np.ndarr
     rank[sorted(range(len(text)), key=lambda i: _natural_key(text[i]))] = np.arange(len(text))
     pairs = np.unique(np.c_[np.asarray(seg, dtype=np.int64), rank[code.ravel()]], axis=0)
     by_rank = np.empty(len(text), dtype=object)
-    by_rank[rank] = text
-    joined = pd.Series(by_rank[pairs[:, 1]]).groupby(pairs[:, 0], sort=True).agg(";".join)
-    out[joined.index.to_numpy()] = joined.to_numpy()
+    by_rank[rank] = [t + ";" for t in text.tolist()]
+    starts = np.flatnonzero(np.r_[True, pairs[1:, 0] != pairs[:-1, 0]])
+    joined = np.add.reduceat(by_rank[pairs[:, 1]], starts)  # object arrays: text concatenated
+    out[pairs[starts, 0]] = [j[:-1] for j in joined.tolist()]
     return out
 
 
