@@ -509,20 +509,25 @@ def _segment_rows(
         for e in np.unique(ring.edges).tolist():
             rings_of_edge.setdefault(e, []).append(f"{pop_id}-R{k}")
     rows = []
+    sites: dict[tuple[int, ...], tuple[int, str, int, str]] = {}  # a ring's edges share theirs
     for i, edge_id in enumerate(design.edges.tolist()):
-        served = [g for n in design.served[i] for g in gps_at.get(n, ())]
-        facilities = [f for n in design.served[i] for f in facilities_at.get(n, ())]
+        nodes = design.served[i]
+        if nodes not in sites:
+            served = [g for n in nodes for g in gps_at.get(n, ())]
+            facilities = [f for n in nodes for f in facilities_at.get(n, ())]
+            sites[nodes] = (len(served), ";".join(served), len(facilities), ";".join(facilities))
+        n_gps, gp_ids, n_facilities, facility_ids = sites[nodes]
         # a star lays one cable per site (sites sharing a node included); trees and rings lay
         # one cable per pass
-        passes = len(served) + len(facilities) if star else int(design.cable_count[i])
+        passes = n_gps + n_facilities if star else int(design.cable_count[i])
         row = {
             "pop_id": pop_id,
             "edge_id": int(edge_id),
             "cable_m": float(length[edge_id] * passes),
-            "gps_served": len(served),
-            "gp_ids": ";".join(served),
-            "facilities_served": len(facilities),
-            "facility_ids": ";".join(facilities),
+            "gps_served": n_gps,
+            "gp_ids": gp_ids,
+            "facilities_served": n_facilities,
+            "facility_ids": facility_ids,
             "from_node": int(design.parent_node[i]),
             "to_node": int(design.child_node[i]),
         }

@@ -405,20 +405,22 @@ def _route_rings(
 def _ring_design(rings: list[Ring], u: np.ndarray, v: np.ndarray) -> Design:
     """Merge rings into one design: each road once, with its passes and the GPs it serves."""
     passes: dict[int, int] = {}
-    served: dict[int, set[int]] = {}
+    served: dict[int, tuple[int, ...]] = {}  # sorted; one tuple per ring where one ring runs
     depth: dict[int, float] = {}
     for ring in rings:
         for node, distance in zip(ring.terminals, ring.distances, strict=True):
             depth[node] = min(depth.get(node, np.inf), distance)
+        mine = tuple(sorted(ring.terminals))
         for e in ring.edges.tolist():
             passes[e] = passes.get(e, 0) + 1
-            served.setdefault(e, set()).update(ring.terminals)
+            before = served.get(e, mine)
+            served[e] = mine if before is mine else tuple(sorted({*before, *mine}))
     edges = np.asarray(sorted(passes), dtype=np.int64)
     return Design(
         edges=edges,
         parent_node=np.asarray(u)[edges],
         child_node=np.asarray(v)[edges],
-        served=tuple(tuple(sorted(served[e])) for e in edges.tolist()),
+        served=tuple(served[e] for e in edges.tolist()),
         cable_count=np.asarray([passes[e] for e in edges.tolist()], dtype=np.int64),
         depth=depth,
         rings=tuple(rings),
