@@ -410,7 +410,7 @@ def _ring_design(rings: list[Ring], u: np.ndarray, v: np.ndarray) -> Design:
     for ring in rings:
         for node, distance in zip(ring.terminals, ring.distances, strict=True):
             depth[node] = min(depth.get(node, np.inf), distance)
-        mine = tuple(sorted(ring.terminals))
+        mine = tuple(sorted(set(ring.terminals)))
         for e in ring.edges.tolist():
             passes[e] = passes.get(e, 0) + 1
             before = served.get(e, mine)
