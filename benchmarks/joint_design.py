@@ -25,12 +25,11 @@ the greedy's, merged tree's and windows' are the graph work alone) and peak memo
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
+from cg_state import load, peak_mb
 
 import netplan
 from netplan.joint import greedy_forest, steiner_forest
@@ -45,13 +44,8 @@ def _layers(case: str, shared: Path) -> dict:
         return {"gps": paths["gps"], "pops": paths["pops"], "roads": paths["roads"]}
     if case == "ladakh":
         return netplan.datasets.ladakh_paths(shared)
-    cg = shared / "cg_state"
-    gps = gpd.read_parquet(cg / "gps.parquet")
-    pops = gpd.read_parquet(cg / "pops.parquet")
-    if case == "three":
-        gps = gps[gps["district"].isin(DISTRICTS)]
-        pops = pops[pops["district"].isin(DISTRICTS)]
-    return {"gps": gps, "pops": pops, "roads": gpd.read_parquet(cg / "roads.parquet")}
+    districts = DISTRICTS if case == "three" else ()
+    return load(shared, layers=("gps", "pops", "roads"), districts=districts)
 
 
 def _timed(fn, *args, **kwargs):
@@ -173,7 +167,7 @@ def main() -> None:
         rows.append(run_case(case, args.shared))
         print(f"{case}: done")
     _print(rows)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     print(f"\npeak memory {peak:.0f} MB")
 
 

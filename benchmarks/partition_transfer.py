@@ -35,6 +35,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from cg_state import load
 
 import netplan
 from netplan import partition as part
@@ -212,13 +213,8 @@ def main() -> None:
     parser.add_argument("--buffer", type=float, default=part.DEFAULT_BUFFER_M)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    layers = load(args.shared)
     cg = args.shared / "cg_state"
-    layers = {
-        "gps": gpd.read_parquet(cg / "gps.parquet"),
-        "pops": gpd.read_parquet(cg / "pops.parquet"),
-        "roads": gpd.read_parquet(cg / "roads.parquet"),
-        "forest": gpd.read_parquet(cg / "forest.parquet"),
-    }
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         roads = layers["roads"]

@@ -17,12 +17,11 @@ The compiled kernels are loaded on the bundled sample first (not counted).
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
+from cg_state import load, peak_mb
 
 import netplan
 from netplan import CostModel
@@ -49,14 +48,7 @@ def main() -> None:
     )
     parser.add_argument("--pops", type=int, default=0, help="only the first N PoPs' districts")
     args = parser.parse_args()
-    cg = args.shared / "cg_state"
-    gps = gpd.read_parquet(cg / "gps.parquet")
-    pops = gpd.read_parquet(cg / "pops.parquet")
-    roads = gpd.read_parquet(cg / "roads.parquet")
-    forest = gpd.read_parquet(cg / "forest.parquet")
-    if args.pops:
-        pops = pops.sort_values("pop_id").head(args.pops)
-        gps = gps[gps["district"].isin(set(pops["district"]))]
+    gps, pops, roads, forest = load(args.shared, pops=args.pops).values()
     _warm_up()
 
     t0 = time.perf_counter()
@@ -94,7 +86,7 @@ def main() -> None:
         f"baseline netplan.plan(permission-aware) from scratch: {time.perf_counter() - t0:.1f} s; "
         f"same totals as the planner's re-plan: {same}"
     )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     print(f"peak memory {peak:.0f} MB")
 
 

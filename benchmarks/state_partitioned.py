@@ -44,16 +44,12 @@ def _cpu_s() -> float:
 
 def _child(mode: str, shared: Path, by: str, workers: int) -> dict:
     """Plan once in this (fresh) process; return the figures."""
-    import geopandas as gpd
+    from cg_state import load
 
     import netplan
 
     logging.basicConfig(level=logging.ERROR)
-    cg = shared / "cg_state"
-    gps = gpd.read_parquet(cg / "gps.parquet")
-    pops = gpd.read_parquet(cg / "pops.parquet")
-    roads = gpd.read_parquet(cg / "roads.parquet")
-    forest = gpd.read_parquet(cg / "forest.parquet")
+    gps, pops, roads, forest = load(shared).values()
     loaded_mb = _peak_mb()
     kwargs: dict = {} if mode == "whole" else {"partition_by": by}
     cluster = client = None

@@ -24,12 +24,12 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import geopandas as gpd
+from cg_state import load, peak_mb
 
 import netplan
 from netplan import rollout
@@ -137,17 +137,10 @@ def main() -> None:
     parser.add_argument("--skip-utilities", action="store_true")
     parser.add_argument("--skip-facilities", action="store_true")
     args = parser.parse_args()
-    cg = args.shared / "cg_state"
     print(f"kernels loaded on the sample in {_warm_up():.1f} s (not counted)")
 
     t0 = time.perf_counter()
-    gps = gpd.read_parquet(cg / "gps.parquet")
-    pops = gpd.read_parquet(cg / "pops.parquet")
-    roads = gpd.read_parquet(cg / "roads.parquet")
-    forest = gpd.read_parquet(cg / "forest.parquet")
-    if args.pops:
-        pops = pops.sort_values("pop_id").head(args.pops)
-        gps = gps[gps["district"].isin(set(pops["district"]))]
+    gps, pops, roads, forest = load(args.shared, pops=args.pops).values()
     t_load = time.perf_counter() - t0
     print(
         f"loaded {len(gps)} GPs, {len(pops)} PoPs, {len(roads)} roads, {len(forest)} forest polygons in {t_load:.1f} s"
@@ -188,7 +181,7 @@ def main() -> None:
     del default  # the plans with facilities build their own networks
     if not args.skip_facilities:
         _facility_figures(layers, args.shared, trench_km)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     print(f"peak memory {peak:.0f} MB (limit 2048)")
 
 
