@@ -789,6 +789,37 @@ def _natural_key(value: Any) -> tuple:
     )
 
 
+def _item(
+    layer: RowLayer,
+    info: _Routes,
+    kind: str,
+    label: Any,
+    seg: int,
+    segs: Sequence[int],
+    length_m: float,
+    at: np.ndarray,
+    *,
+    chainage_km: float = np.nan,
+    chainage_note: str = "",
+) -> dict[str, Any]:
+    """One permit item of ``layer`` for its split value ``label``: placed at point ``at`` on
+    segment ``seg``, covering segments ``segs`` and the GPs they serve."""
+    return {
+        "layer": layer.name,
+        "authority": layer.authority,
+        "sub_authority": str(label),
+        "kind": kind,
+        "pop_id": info.pop[seg],
+        "segment_id": info.seg_id[seg],
+        "segment_ids": _join_ids(info.seg_id[list(segs)].tolist()),
+        "gp_ids": _gp_union(info, segs),
+        "length_m": length_m,
+        "chainage_km": chainage_km,
+        "chainage_note": chainage_note,
+        "geometry": shapely.Point(at),
+    }
+
+
 def _gp_union(info: _Routes, segs: Sequence[int]) -> str:
     ids: set[str] = set()
     for s in segs:
@@ -842,21 +873,9 @@ def _flag_area(layer: RowLayer, prep: _Prepared, info: _Routes) -> tuple[dict, l
     for c, e in zip(e_comp[first], first, strict=True):
         segs = segs_of[c]
         seg = e_seg[e]
+        label = prep.labels[parts.code[parts.comp == c][0]]
         items.append(
-            {
-                "layer": name,
-                "authority": layer.authority,
-                "sub_authority": str(prep.labels[parts.code[parts.comp == c][0]]),
-                "kind": "entry",
-                "pop_id": info.pop[seg],
-                "segment_id": info.seg_id[seg],
-                "segment_ids": _join_ids(info.seg_id[segs].tolist()),
-                "gp_ids": _gp_union(info, segs),
-                "length_m": float(comp_len[c]),
-                "chainage_km": np.nan,
-                "chainage_note": "",
-                "geometry": shapely.Point(parts.end_xy[e]),
-            }
+            _item(layer, info, "entry", label, seg, segs, float(comp_len[c]), parts.end_xy[e])
         )
     return columns, items
 
@@ -1037,22 +1056,12 @@ def _crossing_items(
     for k in range(len(ex)):
         seg = parts.seg[parts.end_part[ex[k]]]
         segs = sorted({int(seg), *(_run_segments(runs, xc[k]) if short[xc[k]] else ())})
+        label = prep.labels[comp_code[xc[k]]]
         items.append(
-            {
-                "layer": layer.name,
-                "authority": layer.authority,
-                "sub_authority": str(prep.labels[comp_code[xc[k]]]),
-                "kind": "crossing",
-                "pop_id": info.pop[seg],
-                "segment_id": info.seg_id[seg],
-                "segment_ids": _join_ids(info.seg_id[segs].tolist()),
-                "gp_ids": _gp_union(info, segs),
-                "length_m": 0.0,
-                "chainage_km": float(c_at[k]) / 1000,
-                "chainage_note": _chainage_note(layer, prep, int(c_line[k])),
-                "geometry": shapely.Point(where[k]),
-            }
-        )
+            _item(layer, info, "crossing", label, seg, segs, 0.0, where[k],
+                  chainage_km=float(c_at[k]) / 1000,
+                  chainage_note=_chainage_note(layer, prep, int(c_line[k])))
+        )  # fmt: skip
     return items
 
 
@@ -1087,22 +1096,12 @@ def _along_items(
         c = v_comp[v]
         segs = _run_segments(runs, c)
         seg = parts.seg[v_part[v]]
+        label = prep.labels[comp_code[c]]
         items.append(
-            {
-                "layer": layer.name,
-                "authority": layer.authority,
-                "sub_authority": str(prep.labels[comp_code[c]]),
-                "kind": "along",
-                "pop_id": info.pop[seg],
-                "segment_id": info.seg_id[seg],
-                "segment_ids": _join_ids(info.seg_id[segs].tolist()),
-                "gp_ids": _gp_union(info, segs),
-                "length_m": float(runs.run[c]),
-                "chainage_km": float(v_at[v]) / 1000,
-                "chainage_note": _chainage_note(layer, prep, int(v_line[v])),
-                "geometry": shapely.Point(coords[v]),
-            }
-        )
+            _item(layer, info, "along", label, seg, segs, float(runs.run[c]), coords[v],
+                  chainage_km=float(v_at[v]) / 1000,
+                  chainage_note=_chainage_note(layer, prep, int(v_line[v])))
+        )  # fmt: skip
     return items
 
 
